@@ -1,0 +1,156 @@
+"""Input checks shared by every public function of nnlib.
+
+Each check raises a ``ValueError`` or ``TypeError`` whose message names the argument, says what was expected and
+shows what arrived, so a learner can fix the call without reading the library.
+"""
+
+import numbers
+
+import numpy as np
+
+
+def _describe(value):
+    """A short description of ``value`` for an error message."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def check_array(X, name="X", ndim=2, dtype=np.float64, allow_empty=False):
+    """Return ``X`` as a finite float array with ``ndim`` dimensions, or raise.
+
+    Parameters
+    ----------
+    X : array-like
+        The values to check.
+    name : str
+        The argument's name, used in error messages.
+    ndim : int or None
+        The required number of dimensions (None: any).
+    dtype : numpy dtype
+        The floating-point dtype of the result.
+    allow_empty : bool
+        Whether an array with no samples (first axis of length 0) is allowed.
+    """
+    if X is None:
+        raise TypeError(f"{name} must be an array of numbers; got None")
+    if isinstance(X, str):
+        raise TypeError(f"{name} must be an array of numbers; got the string {X!r}")
+    try:
+        arr = np.asarray(X, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be an array of numbers; got {_describe(X)} ({err})") from None
+    if ndim is not None and arr.ndim != ndim:
+        shape_hint = {1: "1-D (n_samples,)", 2: "2-D (n_samples, n_features)"}.get(ndim, f"{ndim}-D")
+        extra = " (use X.reshape(-1, 1) for a single feature)" if ndim == 2 and arr.ndim == 1 else ""
+        raise ValueError(f"{name} must be {shape_hint}; got shape {arr.shape}{extra}")
+    if not allow_empty and arr.ndim >= 1 and arr.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one sample; got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        n_bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"{name} must hold only finite numbers; got {n_bad} NaN or inf value(s)")
+    return arr
+
+
+def check_labels(y, name="y", n_samples=None):
+    """Return ``y`` as a 1-D array of class labels, or raise.
+
+    Labels may be of any type (numbers, strings); numeric labels must be finite.
+    """
+    if y is None:
+        raise TypeError(f"{name} must be a 1-D array of labels; got None")
+    arr = np.asarray(y)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr.ravel()
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (n_samples,); got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one sample; got shape {arr.shape}")
+    if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must hold only finite labels; got NaN or inf")
+    if arr.dtype.kind == "O" and any(isinstance(v, float) and not np.isfinite(v) for v in arr):
+        raise ValueError(f"{name} must hold only finite labels; got NaN or inf")
+    if n_samples is not None and arr.shape[0] != n_samples:
+        raise ValueError(
+            f"X and {name} must have the same number of samples; got {n_samples} rows in X and "
+            f"{arr.shape[0]} in {name}"
+        )
+    return arr
+
+
+def check_classes(y, name="y"):
+    """Return the sorted distinct labels of ``y``; raise if there are fewer than two."""
+    classes = np.unique(y)
+    if classes.shape[0] < 2:
+        raise ValueError(
+            f"{name} must contain at least two classes to train a classifier; got only {classes.tolist()}"
+        )
+    return classes
+
+
+def check_n_features(X, n_expected, name="X"):
+    """Raise if ``X`` does not have ``n_expected`` columns."""
+    if X.shape[1] != n_expected:
+        raise ValueError(
+            f"{name} has {X.shape[1]} features, but the model was fitted with {n_expected} features"
+        )
+
+
+def check_positive_int(value, name, allow_none=False):
+    """Return ``value`` as an int if it is an integer > 0, else raise."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a positive integer; got {_describe(value)}")
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0; got {value}")
+    return int(value)
+
+
+def check_positive_float(value, name):
+    """Return ``value`` as a float if it is a finite number > 0, else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a positive number; got {_describe(value)}")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0; got {value}")
+    return float(value)
+
+
+def check_non_negative_float(value, name):
+    """Return ``value`` as a float if it is a finite number >= 0, else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a non-negative number; got {_describe(value)}")
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0; got {value}")
+    return float(value)
+
+
+def check_choice(value, name, choices):
+    """Return ``value`` if it is one of ``choices``, else raise."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"Unknown {name} {value!r}; choose from {sorted(choices)}")
+    return value
+
+
+def check_shape(arr, expected, name):
+    """Return ``arr`` as a finite float array of shape ``expected``, or raise."""
+    arr = check_array(arr, name=name, ndim=len(expected))
+    if arr.shape != tuple(expected):
+        raise ValueError(f"{name} must have shape {tuple(expected)}; got shape {arr.shape}")
+    return arr
+
+
+class DivergenceError(FloatingPointError):
+    """Training stopped because the loss became NaN or infinite."""
+
+
+def check_finite_loss(loss, epoch, learning_rate, rate_name="learning_rate"):
+    """Raise :class:`DivergenceError` if ``loss`` is NaN or infinite, suggesting a smaller learning rate."""
+    if not np.isfinite(loss):
+        raise DivergenceError(
+            f"Training diverged at epoch {epoch}: the loss became {loss}. The steps are too large for this "
+            f"problem; try a smaller {rate_name} (now {learning_rate}), e.g. {learning_rate / 10:g}."
+        )
