@@ -10,7 +10,7 @@ import numpy as np
 from ._validation import check_array, check_positive_int
 from .activations import get_activation
 
-__all__ = ["plot_decision_boundary", "plot_loss_curve", "plot_activations"]
+__all__ = ["plot_decision_boundary", "plot_loss_curve", "plot_activations", "draw_network"]
 
 
 def _axes(ax, figsize=(5, 4)):
@@ -117,4 +117,47 @@ def plot_activations(names=("step", "logistic", "tanh", "relu"), ax=None, z_rang
     ax.set_xlabel("$z$")
     ax.set_ylabel("$g'(z)$" if derivatives else "$g(z)$")
     ax.legend()
+    return ax
+
+
+def draw_network(layer_sizes, ax=None, layer_names=None, max_units=10):
+    """Draw a fully connected network as circles (units) joined by lines (weights).
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        Units per layer, from the inputs to the outputs, e.g. ``(2, 3, 2)``.
+    ax : matplotlib Axes, optional
+    layer_names : sequence of str, optional
+        A caption under each layer; by default "input", "hidden 1", ..., "output".
+    max_units : int, default 10
+        Larger layers are drawn with this many units and labelled with their true size.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    sizes = [check_positive_int(n, f"layer_sizes[{i}]") for i, n in enumerate(layer_sizes)]
+    if len(sizes) < 2:
+        raise ValueError(f"layer_sizes must list at least two layers; got {list(layer_sizes)}")
+    if layer_names is None:
+        layer_names = ["input"] + [f"hidden {i}" for i in range(1, len(sizes) - 1)] + ["output"]
+    if len(layer_names) != len(sizes):
+        raise ValueError(f"layer_names must have {len(sizes)} entries; got {len(layer_names)}")
+    ax = _axes(ax, figsize=(1.8 * len(sizes), 3.5))
+    shown = [min(n, max_units) for n in sizes]
+    top = max(shown)
+    positions = [[(x, (n - 1) / 2 - k) for k in range(n)] for x, n in enumerate(shown)]
+    for left, right in zip(positions, positions[1:]):
+        for x0, y0 in left:
+            for x1, y1 in right:
+                ax.plot([x0, x1], [y0, y1], color="gray", linewidth=0.6, alpha=0.6, zorder=1)
+    colours = ["#4c72b0"] + ["#55a868"] * (len(sizes) - 2) + ["#c44e52"]
+    for x, (layer, colour) in enumerate(zip(positions, colours)):
+        ax.scatter([p[0] for p in layer], [p[1] for p in layer], s=300, color=colour, edgecolors="k", zorder=2)
+        caption = layer_names[x] + (f"\n({sizes[x]} units)" if sizes[x] > max_units else f"\n({sizes[x]})")
+        ax.text(x, -(top - 1) / 2 - 0.6, caption, ha="center", va="top", fontsize=9)
+    ax.set_xlim(-0.5, len(sizes) - 0.5)
+    ax.set_ylim(-(top - 1) / 2 - 1.5, (top - 1) / 2 + 0.6)
+    ax.set_axis_off()
     return ax
