@@ -49,7 +49,11 @@ def check_array(X, name="X", ndim=2, dtype=np.float64, allow_empty=False):
         raise ValueError(f"{name} must be {shape_hint}; got shape {arr.shape}{extra}")
     if not allow_empty and arr.ndim >= 1 and arr.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one sample; got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
+    # A sum is finite only if every entry is (NaN and inf propagate), and it needs no temporary array;
+    # only when it is not finite do we look entry by entry.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = arr.sum()
+    if not np.isfinite(total) and not np.all(np.isfinite(arr)):
         n_bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name} must hold only finite numbers; got {n_bad} NaN or inf value(s)")
     return arr
@@ -144,13 +148,26 @@ def check_shape(arr, expected, name):
 
 
 class DivergenceError(FloatingPointError):
-    """Training stopped because the loss became NaN or infinite."""
+    """Training stopped because the loss became NaN or infinite, or grew far beyond its starting value."""
 
 
-def check_finite_loss(loss, epoch, learning_rate, rate_name="learning_rate"):
-    """Raise :class:`DivergenceError` if ``loss`` is NaN or infinite, suggesting a smaller learning rate."""
+#: A loss this many times its first value (or 1, whichever is larger) counts as diverged, even while finite: a
+#: cross-entropy grows only linearly in the logits, so a run with far too large steps can climb to 1e30 and beyond
+#: without ever overflowing.
+DIVERGENCE_FACTOR = 1e6
+
+
+def check_finite_loss(loss, epoch, learning_rate, rate_name="learning_rate", initial_loss=None):
+    """Raise :class:`DivergenceError` if ``loss`` is NaN or infinite, or (when ``initial_loss``, the first epoch's
+    loss, is given) larger than ``DIVERGENCE_FACTOR * max(initial_loss, 1)``; the message suggests a smaller
+    learning rate."""
     if not np.isfinite(loss):
-        raise DivergenceError(
-            f"Training diverged at epoch {epoch}: the loss became {loss}. The steps are too large for this "
-            f"problem; try a smaller {rate_name} (now {learning_rate}), e.g. {learning_rate / 10:g}."
-        )
+        what = f"the loss became {loss}"
+    elif initial_loss is not None and loss > DIVERGENCE_FACTOR * max(initial_loss, 1.0):
+        what = f"the loss grew from {initial_loss:.4g} to {loss:.4g}"
+    else:
+        return
+    raise DivergenceError(
+        f"Training diverged at epoch {epoch}: {what}. The steps are too large for this "
+        f"problem; try a smaller {rate_name} (now {learning_rate}), e.g. {learning_rate / 10:g}."
+    )

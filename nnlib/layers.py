@@ -234,8 +234,8 @@ class Network:
         """
         n_samples = X.shape[0]
         output = self.forward(X)
-        J = self.loss.function(Y, output) + self.penalty(n_samples)
-        d = self.loss.gradient(Y, output)
+        loss, d = self.loss.value_and_gradient(Y, output)
+        J = loss + self.penalty(n_samples)
         for i in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[i]
             d = layer.backward(d, need_dX=i > 0)
@@ -266,13 +266,20 @@ class Network:
         Y = check_array(Y, "Y", ndim=None, dtype=self.layers[0].W.dtype)
         if Y.shape[0] != X.shape[0]:
             raise ValueError(f"X and Y must have the same number of samples; got {X.shape[0]} and {Y.shape[0]}")
+        if X.shape[1] != self.layers[0].n_in:
+            raise ValueError(f"X has {X.shape[1]} features, but layers[0] expects {self.layers[0].n_in} inputs")
+        if Y.shape != (X.shape[0], self.layers[-1].n_out):
+            raise ValueError(
+                f"Y must have shape {(X.shape[0], self.layers[-1].n_out)}, one column per output of the last layer; "
+                f"got shape {Y.shape}" + (" (use y.reshape(-1, 1) for one output)" if Y.ndim == 1 else "")
+            )
         learning_rate = check_positive_float(learning_rate, "learning_rate")
         epochs = check_positive_int(epochs, "epochs")
         history = []
         with np.errstate(over="ignore", invalid="ignore"):
             for epoch in range(epochs):
                 J = self.loss_and_gradients(X, Y)
-                check_finite_loss(J, epoch, learning_rate)
+                check_finite_loss(J, epoch, learning_rate, initial_loss=history[0] if history else None)
                 history.append(J)
                 self.step(learning_rate)
         return history

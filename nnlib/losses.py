@@ -10,7 +10,7 @@ gradients are the famous :math:`\sigma(z) - y` and :math:`\mathrm{softmax}(z) - 
 """
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -27,6 +27,7 @@ __all__ = [
     "binary_cross_entropy_gradient",
     "categorical_cross_entropy",
     "categorical_cross_entropy_gradient",
+    "categorical_cross_entropy_and_gradient",
     "log_sum_exp",
 ]
 
@@ -128,23 +129,50 @@ def categorical_cross_entropy_gradient(Y_true, logits):
     return (softmax(Z) - np.asarray(Y_true)) / _n_samples(Z)
 
 
+def categorical_cross_entropy_and_gradient(Y_true, logits):
+    """Both :func:`categorical_cross_entropy` and its gradient from one softmax (what training calls)."""
+    Z = np.asarray(logits)
+    Y = np.asarray(Y_true)
+    n = _n_samples(Z)
+    shifted = Z - Z.max(axis=-1, keepdims=True)   # (n_samples, n_classes), each row's largest entry is 0
+    P = np.exp(shifted)
+    row_sums = P.sum(axis=-1, keepdims=True)      # (n_samples, 1), between 1 and n_classes
+    loss = (np.log(row_sums).sum() - np.vdot(Y, shifted)) / n
+    P /= row_sums                                 # softmax(Z)
+    P -= Y
+    P /= n
+    return float(loss), P
+
+
 @dataclass(frozen=True)
 class Loss:
-    """A loss with its gradient: ``function(y_true, output) -> float``, ``gradient(y_true, output) -> array``."""
+    """A loss with its gradient: ``function(y_true, output) -> float``, ``gradient(y_true, output) -> array``.
+
+    ``value_and_gradient(y_true, output)`` returns both at once; it defaults to calling the two functions.
+    """
 
     name: str
     function: Callable
     gradient: Callable
+    fused: Optional[Callable] = None
 
     def __call__(self, y_true, output):
         return self.function(y_true, output)
+
+    def value_and_gradient(self, y_true, output):
+        if self.fused is not None:
+            return self.fused(y_true, output)
+        return self.function(y_true, output), self.gradient(y_true, output)
 
 
 LOSSES = {
     "squared_error": Loss("squared_error", squared_error, squared_error_gradient),
     "binary_cross_entropy": Loss("binary_cross_entropy", binary_cross_entropy, binary_cross_entropy_gradient),
     "categorical_cross_entropy": Loss(
-        "categorical_cross_entropy", categorical_cross_entropy, categorical_cross_entropy_gradient
+        "categorical_cross_entropy",
+        categorical_cross_entropy,
+        categorical_cross_entropy_gradient,
+        categorical_cross_entropy_and_gradient,
     ),
 }
 

@@ -202,19 +202,17 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         epochs = tqdm(range(self.max_iter), disable=not self.verbose, desc="epochs", unit="epoch")
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for epoch in epochs:
-                if shuffle:
-                    order = rng.permutation(n_samples)
-                    X_epoch, Y_epoch = X[order], Y[order]
-                else:
-                    X_epoch, Y_epoch = X, Y
+                order = rng.permutation(n_samples) if shuffle else None
                 total = 0.0
                 for start in range(0, n_samples, batch_size):
-                    X_batch = X_epoch[start : start + batch_size]
-                    J = network.loss_and_gradients(X_batch, Y_epoch[start : start + batch_size])
-                    total += J * X_batch.shape[0]
+                    # a slice is a view; shuffled batches copy only their own rows, never the whole data set
+                    rows = slice(start, start + batch_size) if order is None else order[start : start + batch_size]
+                    J = network.loss_and_gradients(X[rows], Y[rows])
+                    total += J * (min(start + batch_size, n_samples) - start)
                     self._update(network, velocities)
                 loss = total / n_samples
-                check_finite_loss(loss, epoch, self.learning_rate_init, "learning_rate_init")
+                check_finite_loss(loss, epoch, self.learning_rate_init, "learning_rate_init",
+                                  initial_loss=self.loss_curve_[0] if self.loss_curve_ else None)
                 self.loss_curve_.append(loss)
                 if self.verbose:
                     epochs.set_postfix(loss=f"{loss:.6f}")
