@@ -23,7 +23,7 @@ $(STAMP): requirements.txt pyproject.toml
 install: $(STAMP)  ## Create .venv and install the pinned stack and nnlib
 
 book: $(STAMP)  ## Build the site (notebooks executed, results cached) into _build/html
-	$(BIN)/jupyter-book build .
+	$(BIN)/jupyter-book build -W -n --keep-going .
 	@echo "The site is at $(CURDIR)/_build/html/index.html (make serve shows it on http://localhost:$(PORT))"
 
 test: $(STAMP)  ## Run the whole test suite (library, notebooks, book, grading)
@@ -43,3 +43,35 @@ bench: $(STAMP)  ## Time nnlib against scikit-learn (and PyTorch when installed)
 
 clean:  ## Remove the built site and caches (keeps .venv)
 	rm -rf _build .pytest_cache
+
+# ---- Grading with nbgrader (guides/instructors.md). Run from this folder: nbgrader reads ./nbgrader_config.py.
+# EX=name limits a step to one exercise; SRC=folder is a folder of submissions (one notebook or folder per student);
+# TIMEOUT=seconds sets the per-cell time limit (default 30); FORCE=1 regrades submissions graded before.
+GRADING := $(if $(TIMEOUT),NBGRADER_CELL_TIMEOUT=$(TIMEOUT) )$(BIN)/python -m grading
+.PHONY: validate release collect autograde feedback export summary grade
+
+validate: $(STAMP)  ## Learners: check your exercise before handing it in (EX=ex01_perceptron, or NB=path)
+	@$(GRADING) validate $(EX) $(NB)
+
+release: $(STAMP)  ## Instructors: write the student versions exercises/ from solutions/ (EX=name for one)
+	$(GRADING) release $(EX)
+
+collect: $(STAMP)  ## Instructors: copy a folder of submissions into nbgrader's submitted/ (SRC=folder)
+	@test -n "$(SRC)" || { echo "usage: make collect SRC=folder-of-submissions [EX=exercise]"; exit 2; }
+	$(GRADING) collect "$(SRC)" $(if $(EX),--exercise $(EX))
+
+autograde: $(STAMP)  ## Instructors: run and score every collected submission (FORCE=1 regrades, STUDENT=id)
+	$(GRADING) autograde $(EX) $(if $(FORCE),--force) $(if $(STUDENT),--student $(STUDENT))
+
+feedback: $(STAMP)  ## Instructors: one HTML feedback page per submission in feedback/ (hidden tests removed)
+	$(GRADING) feedback $(EX)
+
+export: $(STAMP)  ## Instructors: write the grades to grades/grades.csv
+	$(GRADING) export
+
+summary: $(STAMP)  ## Instructors: mean scores, failures, histogram, submissions that need attention
+	$(GRADING) summary
+
+grade: $(STAMP)  ## Instructors: all of the above for a class (SRC=folder [EX=exercise])
+	@test -n "$(SRC)" || { echo "usage: make grade SRC=folder-of-submissions [EX=exercise]"; exit 2; }
+	$(GRADING) grade "$(SRC)" $(if $(EX),--exercise $(EX)) $(if $(FORCE),--force)

@@ -146,7 +146,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def _check_params(self):
         check_choice(self.activation, "activation", _HIDDEN_ACTIVATIONS)
         check_choice(self.solver, "solver", ("sgd",))
-        check_choice(np.dtype(self.dtype).name if self.dtype is not None else None, "dtype", _DTYPES)
+        try:  # np.dtype('banana') raises a TypeError that does not name the argument
+            dtype_name = np.dtype(self.dtype).name if self.dtype is not None else None
+        except TypeError:
+            dtype_name = self.dtype
+        check_choice(dtype_name, "dtype", _DTYPES)
         check_non_negative_float(self.alpha, "alpha")
         check_positive_int(self.batch_size, "batch_size", allow_none=True)
         check_positive_float(self.learning_rate_init, "learning_rate_init")
@@ -253,5 +257,6 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """The most probable class of each row of ``X``, shape (n_samples,)."""
-        return self.classes_[np.argmax(self._logits(X), axis=1)]
+        logits = self._logits(X)  # first: it raises NotFittedError before classes_ is looked up
+        return self.classes_[np.argmax(logits, axis=1)]
 

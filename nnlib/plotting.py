@@ -7,7 +7,7 @@ None) and returns the axes, so a notebook can add titles or combine plots in a g
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ._validation import check_array, check_positive_int
+from ._validation import check_array, check_labels, check_positive_int
 from .activations import get_activation
 
 __all__ = ["plot_decision_boundary", "plot_loss_curve", "plot_activations", "draw_network"]
@@ -43,7 +43,7 @@ def plot_decision_boundary(predict, X, y, ax=None, resolution=200, margin=0.5, c
     X = check_array(X)
     if X.shape[1] != 2:
         raise ValueError(f"X must have 2 features to draw a decision boundary; got {X.shape[1]}")
-    y = np.asarray(y)
+    y = check_labels(y, n_samples=X.shape[0])
     resolution = check_positive_int(resolution, "resolution")
     ax = _axes(ax)
     x0 = np.linspace(X[:, 0].min() - margin, X[:, 0].max() + margin, resolution)

@@ -1,0 +1,87 @@
+"""What needs an instructor's attention in a submission, before and after autograding.
+
+Before: :func:`compare_with_release` compares the submitted notebook's nbgrader cells with the released exercise
+(a deleted test or answer cell, an edited read-only cell, a duplicated cell). After: :func:`inspect_graded` reads
+the autograded notebook (a timeout, a kernel that died or hung, output cut, an error outside the tests).
+Each finding is a dict ``{"kind": ..., "detail": ...}``; the summary lists them.
+"""
+
+from .course import grade_cells, is_answer, is_test, points
+from .preprocessors import KERNEL_DIED, KERNEL_HUNG, MARK, NOT_RUN
+
+#: Errors that are no news in an answer cell: the stub of an unanswered question, and the interrupt of a timeout.
+UNREMARKABLE = {"NotImplementedError", "KeyboardInterrupt", "CellTimeoutError", KERNEL_DIED, KERNEL_HUNG, NOT_RUN}
+
+
+def _normalise(source):
+    return "\n".join(line.rstrip() for line in source.strip().splitlines())
+
+
+def _describe(cell, index):
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return f"cell {index + 1}" + (f" ({grade_id})" if grade_id else "")
+
+
+def compare_with_release(submitted, released):
+    """Findings about the structure of a submitted notebook (both are nbformat notebooks)."""
+    issues = []
+    mine = grade_cells(submitted)
+    seen = {}
+    for cell in submitted.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id:
+            seen[grade_id] = seen.get(grade_id, 0) + 1
+    for grade_id, cell in grade_cells(released).items():
+        meta = cell.metadata.nbgrader
+        if grade_id not in mine:
+            if is_test(cell):
+                issues.append({"kind": "deleted test cell", "cell": grade_id, "detail": (
+                    f"test cell {grade_id} ({points(cell):g} points) is missing: scored 0 and marked for a "
+                    "manual grade in formgrader")})
+            elif is_answer(cell):
+                what = "written answer" if meta.get("grade") else "answer cell"
+                issues.append({"kind": f"deleted {what}", "detail": f"{what} {grade_id} is missing"})
+            elif meta.get("locked"):
+                issues.append({"kind": "deleted read-only cell", "detail": f"read-only cell {grade_id} is missing"})
+            continue
+        theirs = mine[grade_id]
+        if is_test(cell) and not is_test(theirs):
+            issues.append({"kind": "damaged test cell", "cell": grade_id, "detail": (
+                f"test cell {grade_id} lost its nbgrader metadata: it is not graded, so scored 0")})
+        elif meta.get("locked") and (_normalise(theirs.get("source", "")) != _normalise(cell.source)
+                                     or theirs.get("cell_type") != cell.cell_type):
+            what = "test cell" if is_test(cell) else "read-only cell"
+            issues.append({"kind": f"edited {what}", "detail": (
+                f"{what} {grade_id} was changed; the master copy was graded instead")})
+        if seen.get(grade_id, 0) > 1:
+            issues.append({"kind": "duplicated cell", "detail": (
+                f"cell {grade_id} appears {seen[grade_id]} times; the first one was graded")})
+    return issues
+
+
+def inspect_graded(graded):
+    """Findings in an autograded notebook: timeouts, a dead or hung kernel, cut output, errors outside tests."""
+    issues = []
+    for index, cell in enumerate(graded.cells):
+        if cell.cell_type != "code":
+            continue
+        where = _describe(cell, index)
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                ename = output.get("ename", "")
+                if ename == "CellTimeoutError":
+                    issues.append({"kind": "timeout", "detail": f"{where} ran past the time limit and was "
+                                                                "interrupted (scored 0 if it is a test)"})
+                elif ename == KERNEL_DIED:
+                    issues.append({"kind": "kernel died", "detail": f"the kernel died in {where}; the cells "
+                                                                    "after it were not run (scored 0)"})
+                elif ename == KERNEL_HUNG:
+                    issues.append({"kind": "timeout", "detail": f"{where} ran past the time limit and ignored the "
+                                                                "interrupt; the kernel was stopped and the cells "
+                                                                "after it were not run (scored 0)"})
+                elif ename not in UNREMARKABLE and not is_test(cell):
+                    issues.append({"kind": "error outside tests", "detail": (
+                        f"{where} raised {ename}: {str(output.get('evalue', ''))[:120]}")})
+            elif output.output_type == "stream" and f"{MARK} output cut" in output.get("text", ""):
+                issues.append({"kind": "output cut", "detail": f"{where} printed too much; its output was cut"})
+    return issues

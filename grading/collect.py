@@ -1,0 +1,183 @@
+"""Collect a folder of submitted notebooks (an LMS download, say) into nbgrader's layout.
+
+``submitted/<student>/<exercise>/<exercise>.ipynb`` is what nbgrader grades. The source folder may hold
+
+- one notebook per student: ``SRC/alice.ipynb``, ``SRC/alice_ex01_perceptron.ipynb`` (the student id is the file
+  name without the exercise's name), or
+- one folder per student: ``SRC/alice/ex01_perceptron.ipynb`` (the student id is the folder's name; the notebook may
+  have any name and sit at any depth), optionally inside a folder named after the exercise.
+
+``--id-pattern`` takes a regular expression with a group named ``student`` matched against each file's path
+relative to SRC, for other LMS naming schemes (for example ``^(?P<student>[^_]+)_`` for ``smithj_1234_...ipynb``).
+
+The exercise is ``--exercise`` when given, else an exercise name found in the file's path, else the exercise whose
+graded cells the notebook holds. Problems are recorded for the summary: a file that is not a readable notebook is
+replaced by a placeholder notebook (so it is graded 0 and gets feedback saying why), a renamed notebook is graded
+under the expected name, and of several notebooks from one student the one with the expected name (else the newest)
+is graded.
+"""
+
+import json
+import re
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import nbformat
+
+from .course import grade_cells, sha256
+
+IGNORED_PARTS = {".ipynb_checkpoints", "__MACOSX", ".DS_Store", "__pycache__"}
+
+
+def _sanitize(student):
+    return re.sub(r"[^A-Za-z0-9_.@-]+", "_", student).strip("._-")
+
+
+def _is_candidate(path):
+    name = path.name.lower()
+    return ".ipynb" in name or name.endswith(".json")
+
+
+def _stem(name):
+    """``alice.ipynb`` -> ``alice``; ``alice.ipynb.txt`` -> ``alice``."""
+    return re.split(r"\.ipynb", name, flags=re.IGNORECASE)[0] if ".ipynb" in name.lower() else Path(name).stem
+
+
+def _read_notebook(path):
+    """``(notebook, None)`` or ``(None, reason)``."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+        data = json.loads(text)
+        if not isinstance(data, dict) or not isinstance(data.get("cells", data.get("worksheets")), list):
+            return None, "valid JSON but not a notebook (no list of cells)"
+        return nbformat.reads(text, as_version=4), None
+    except UnicodeDecodeError as error:
+        return None, f"not UTF-8 text ({error.reason} at byte {error.start})"
+    except json.JSONDecodeError as error:
+        return None, f"not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})"
+    except Exception as error:  # nbformat's own complaints about a damaged notebook
+        return None, f"not a readable notebook ({type(error).__name__}: {error})"
+
+
+def placeholder(reason, source):
+    """A notebook with one explanation and no graded cell: autograding it gives 0 for every test."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(
+        f"**This submission could not be graded.** The file `{source}` is {reason}, so it was graded as empty "
+        "(0 points). Please send a notebook that opens in Jupyter to your instructor.")]
+    nb.cells[0]["id"] = "unreadable-submission"
+    nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    return nb
+
+
+def _guess_exercise(path, relative, exercises, release_ids):
+    text = "/".join(relative.parts).lower()
+    named = [ex for ex in exercises if ex.lower() in text]
+    if named:
+        return max(named, key=len)
+    notebook, _ = _read_notebook(path)
+    if notebook is None:
+        return None
+    ids = set(grade_cells(notebook))
+    overlap = {ex: len(ids & release_ids[ex]) for ex in exercises}
+    best = max(overlap, key=overlap.get, default=None)
+    return best if best is not None and overlap[best] > 0 else None
+
+
+def _guess_student(relative, exercise, exercises, id_pattern):
+    if id_pattern:
+        match = re.search(id_pattern, relative.as_posix())
+        if not match:
+            return None
+        return _sanitize(match.group("student") if "student" in match.groupdict() else match.group(1))
+    parts = list(relative.parts)
+    while len(parts) > 1 and parts[0] in exercises:  # SRC/<exercise>/<student>...
+        parts.pop(0)
+    if len(parts) > 1:
+        return _sanitize(parts[0])
+    stem = _stem(parts[0])
+    for ex in sorted(exercises, key=len, reverse=True):
+        stem = re.sub(re.escape(ex), "", stem, flags=re.IGNORECASE)
+    return _sanitize(stem) or None
+
+
+def collect(course, src, exercise=None, id_pattern=None, log=print):
+    """Copy every submission in ``src`` into ``submitted/``; returns ``{(exercise, student): record}``."""
+    src = Path(src).resolve()
+    if not src.is_dir():
+        raise SystemExit(f"{src} is not a folder")
+    exercises = course.exercises()
+    if exercise is not None:
+        course.check_exercises([exercise])
+    release_ids = {ex: set(grade_cells(course.read_release(ex))) for ex in exercises}
+    problems, ignored = [], []
+    found = defaultdict(list)
+    for path in sorted(src.rglob("*")):
+        relative = path.relative_to(src)
+        if not path.is_file() or IGNORED_PARTS & set(relative.parts) or relative.name.startswith("."):
+            continue
+        if not _is_candidate(path):
+            ignored.append(relative.as_posix())
+            continue
+        ex = exercise or _guess_exercise(path, Path(src.name) / relative, exercises, release_ids)
+        if ex is None:
+            problems.append({"source": str(path), "kind": "unknown exercise",
+                             "detail": "cannot tell which exercise this is: give --exercise (EX=...)"})
+            continue
+        student = _guess_student(relative, ex, exercises, id_pattern)
+        if not student:
+            problems.append({"source": str(path), "kind": "unknown student",
+                             "detail": "cannot tell the student from the file name: use one folder per student, "
+                                       "a file named after the student, or --id-pattern"})
+            continue
+        found[(ex, student)].append((path, relative))
+
+    collected = {}
+    for (ex, student), files in sorted(found.items()):
+        issues = []
+        expected = f"{ex}.ipynb"
+        files.sort(key=lambda item: (item[0].name != expected, -item[0].stat().st_mtime, str(item[1])))
+        path, relative = files[0]
+        if len(files) > 1:
+            issues.append({"kind": "several notebooks", "detail": f"graded {relative.as_posix()}; ignored "
+                           + ", ".join(r.as_posix() for _, r in files[1:])})
+        in_folder = len(relative.parts) > 1 and not (len(relative.parts) == 2 and relative.parts[0] in exercises)
+        if in_folder and path.name != expected and not id_pattern:
+            issues.append({"kind": "renamed", "detail": f"submitted as {path.name}; graded as {expected}"})
+        destination = course.submission(ex, student)
+        if destination.parent.exists():
+            shutil.rmtree(destination.parent)
+        destination.parent.mkdir(parents=True)
+        notebook, reason = _read_notebook(path)
+        if notebook is None:
+            issues.append({"kind": "unreadable", "detail": f"{relative.as_posix()} is {reason}; graded 0"})
+            nbformat.write(placeholder(reason, relative.as_posix()), destination)
+        elif notebook.nbformat == 4 and json.loads(path.read_bytes()).get("nbformat") == 4:
+            shutil.copyfile(path, destination)  # byte for byte: collecting twice gives the same file
+        else:
+            nbformat.write(notebook, destination)  # an old-format notebook, converted
+        record = course.read_record(ex, student)
+        record.update(student=student, exercise=ex, source=str(path), collected=issues,
+                      submitted_sha256=sha256(destination))
+        course.write_record(ex, student, record)
+        collected[(ex, student)] = record
+
+    course.grades.mkdir(parents=True, exist_ok=True)
+    (course.grades / "collect_problems.json").write_text(json.dumps(problems, indent=1) + "\n")
+    by_exercise = defaultdict(list)
+    for ex, student in collected:
+        by_exercise[ex].append(student)
+    for ex, students in sorted(by_exercise.items()):
+        log(f"collect: {len(students)} submission(s) of {ex} into submitted/")
+    for (ex, student), record in sorted(collected.items()):
+        for issue in record["collected"]:
+            log(f"  attention: {ex} {student}: {issue['kind']}: {issue['detail']}")
+    for problem in problems:
+        log(f"  attention: {problem['source']}: {problem['kind']}: {problem['detail']}")
+    if ignored:
+        log(f"  ignored {len(ignored)} file(s) that are not notebooks: {', '.join(ignored[:5])}"
+            + (" ..." if len(ignored) > 5 else ""))
+    if not collected and not problems:
+        log(f"collect: no notebook found in {src}")
+    return collected

@@ -1,0 +1,191 @@
+"""The course folder as the grading workflow sees it: paths, exercises, records, nbgrader's API and gradebook.
+
+Everything is relative to the course root, the folder that holds ``nbgrader_config.py``. The workflow's own files
+(records of what each step found, logs, the grade table, the summary and its histogram) live in ``grades/``, which
+git ignores like nbgrader's own working folders.
+"""
+
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+#: Folders and files of the workflow, relative to the course root.
+GRADES = "grades"
+
+
+def _ensure_venv_on_path():
+    """nbgrader runs the ``alembic`` command to stamp a new gradebook: it must be on PATH (it sits next to python)."""
+    bin_dir = os.path.dirname(sys.executable)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
+def grade_cells(nb):
+    """``{grade_id: cell}`` of the cells with nbgrader metadata, in notebook order."""
+    cells = {}
+    for cell in nb.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id and grade_id not in cells:
+            cells[grade_id] = cell
+    return cells
+
+
+def is_test(cell):
+    """An autograder test cell: graded, and not an answer."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def is_answer(cell):
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
+
+
+def points(cell):
+    return float(cell.get("metadata", {}).get("nbgrader", {}).get("points", 0) or 0)
+
+
+def sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@dataclass
+class Course:
+    """A course folder (the one holding ``nbgrader_config.py``)."""
+
+    root: Path
+
+    @classmethod
+    def find(cls, start=None):
+        """The course whose ``nbgrader_config.py`` is in ``start`` (default: the current folder)."""
+        root = Path(start or os.getcwd()).resolve()
+        if not (root / "nbgrader_config.py").is_file():
+            raise SystemExit(
+                f"No nbgrader_config.py in {root}: run the grading commands from the course's root folder")
+        return cls(root)
+
+    # ---- folders -------------------------------------------------------------------------------------------
+    @property
+    def solutions(self):
+        return self.root / "solutions"
+
+    @property
+    def exercises_dir(self):
+        return self.root / "exercises"
+
+    @property
+    def submitted(self):
+        return self.root / "submitted"
+
+    @property
+    def autograded(self):
+        return self.root / "autograded"
+
+    @property
+    def feedback(self):
+        return self.root / "feedback"
+
+    @property
+    def grades(self):
+        return self.root / GRADES
+
+    def exercises(self):
+        """The exercise names: every folder of ``solutions/`` holding a notebook of the same name."""
+        return sorted(p.name for p in self.solutions.iterdir()
+                      if p.is_dir() and (p / f"{p.name}.ipynb").is_file()) if self.solutions.is_dir() else []
+
+    def check_exercises(self, names):
+        known = self.exercises()
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise SystemExit(f"Unknown exercise(s) {unknown}; the exercises are {known}")
+        return list(names) or known
+
+    def source_notebook(self, exercise):
+        return self.solutions / exercise / f"{exercise}.ipynb"
+
+    def release_notebook(self, exercise):
+        return self.exercises_dir / exercise / f"{exercise}.ipynb"
+
+    def read_release(self, exercise):
+        path = self.release_notebook(exercise)
+        if not path.is_file():
+            raise SystemExit(f"{path} is missing: run `make release` first")
+        return nbformat.read(path, as_version=4)
+
+    def submission(self, exercise, student):
+        return self.submitted / student / exercise / f"{exercise}.ipynb"
+
+    def autograded_notebook(self, exercise, student):
+        return self.autograded / student / exercise / f"{exercise}.ipynb"
+
+    def students(self, exercise):
+        """Students with a collected submission of ``exercise``."""
+        if not self.submitted.is_dir():
+            return []
+        return sorted(p.name for p in self.submitted.iterdir() if (p / exercise).is_dir())
+
+    # ---- the workflow's records: what collect and autograde found, one JSON file per submission -----------
+    def record_path(self, exercise, student):
+        return self.grades / "records" / exercise / f"{student}.json"
+
+    def read_record(self, exercise, student):
+        path = self.record_path(exercise, student)
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    def write_record(self, exercise, student, record):
+        path = self.record_path(exercise, student)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+
+    def records(self):
+        """Every record, as ``(exercise, student, record)``."""
+        folder = self.grades / "records"
+        if not folder.is_dir():
+            return []
+        return [(p.parent.name, p.stem, json.loads(p.read_text()))
+                for p in sorted(folder.glob("*/*.json"))]
+
+    # ---- nbgrader -------------------------------------------------------------------------------------------
+    def config(self):
+        """nbgrader's configuration, loaded from this course's nbgrader_config.py (once)."""
+        from traitlets.config.loader import PyFileConfigLoader
+
+        if getattr(self, "_config", None) is None:
+            _ensure_venv_on_path()
+            self._config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        return self._config
+
+    def api(self):
+        """nbgrader's Python API on this course (what the `nbgrader` commands use), quiet."""
+        from nbgrader.apps.api import NbGraderAPI
+        from nbgrader.coursedir import CourseDirectory
+
+        config = self.config()
+        coursedir = CourseDirectory(config=config)
+        return NbGraderAPI(coursedir=coursedir, config=config)
+
+    def gradebook(self):
+        """The gradebook (use it as a context manager: ``with course.gradebook() as gb``)."""
+        from nbgrader.api import Gradebook
+
+        config = self.config()
+        return Gradebook(config.CourseDirectory.db_url, course_id=config.CourseDirectory.course_id)
+
+    def nbgrader(self, *args, check=True, capture=False, env=None):
+        """Run an ``nbgrader`` command in the course root; returns the CompletedProcess."""
+        import subprocess
+
+        _ensure_venv_on_path()
+        run_env = dict(os.environ, **(env or {}))
+        command = [sys.executable, "-m", "nbgrader", *args]
+        result = subprocess.run(command, cwd=self.root, env=run_env, text=True,
+                                capture_output=capture)
+        if check and result.returncode != 0:
+            detail = (result.stdout or "") + (result.stderr or "") if capture else ""
+            raise SystemExit(f"`nbgrader {' '.join(args)}` failed (exit {result.returncode})\n{detail[-3000:]}")
+        return result

@@ -1,0 +1,145 @@
+"""The class summary: each exercise's mean score and failure count, a histogram of total scores, and the list of
+submissions that need attention.
+
+Scores come from the gradebook (so manual grades given in formgrader count); the findings come from the records
+that collect, autograde and feedback wrote in ``grades/records/``. Written to ``grades/summary.md``,
+``grades/scores.png`` and ``grades/attention.csv``, and printed.
+"""
+
+import csv
+import json
+import statistics
+from collections import defaultdict
+
+from .course import grade_cells, is_test
+
+
+def gather(course):
+    """``{exercise: {student: {"score", "max_score", "parts": {grade_id: (score, max_score, needs_manual)}}}}``."""
+    table = defaultdict(dict)
+    with course.gradebook() as gb:
+        for assignment in gb.assignments:
+            for submission in assignment.submissions:
+                parts = {}
+                for notebook in submission.notebooks:
+                    for grade in notebook.grades:
+                        parts[grade.name] = (grade.score, grade.max_score, grade.needs_manual_grade)
+                table[assignment.name][submission.student.id] = {
+                    "score": submission.score, "max_score": submission.max_score, "parts": parts}
+    return table
+
+
+def attention(course):
+    """Every finding, as dicts with exercise, student, kind, detail, source (sorted)."""
+    items = []
+    for exercise, student, record in course.records():
+        for issue in (record.get("collected", []) + record.get("autograded", []) + record.get("feedback", [])):
+            items.append({"exercise": exercise, "student": student, "kind": issue["kind"],
+                          "detail": issue["detail"], "source": record.get("source", "")})
+        if record.get("submitted_sha256") and record.get("submitted_sha256") != record.get("autograded_sha256"):
+            items.append({"exercise": exercise, "student": student, "kind": "not autograded",
+                          "detail": "collected after the last autograde: run the autograde step",
+                          "source": record.get("source", "")})
+    problems = course.grades / "collect_problems.json"
+    if problems.is_file():
+        for problem in json.loads(problems.read_text()):
+            items.append({"exercise": "", "student": "", **problem})
+    return sorted(items, key=lambda item: (item["exercise"], item["student"], item["kind"], item["detail"]))
+
+
+def _fmt(value):
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def summarise(course, log=print):
+    """Write and print the summary; returns ``(text, attention_items)``."""
+    table = gather(course)
+    items = attention(course)
+    lines = ["# Grading summary", "",
+             "## Exercises", "",
+             "A failure is a submission that failed at least one autograder test; written answers are graded by "
+             "hand in formgrader (`jupyter lab`, Formgrader) and count once graded.", "",
+             "| exercise | submissions | mean score | max score | failures | written answers to grade |",
+             "|---|---:|---:|---:|---:|---:|"]
+    part_lines = ["## Each graded part", "",
+                  "For a test, failures count the submissions that did not pass it; for a written answer, the "
+                  "submissions still to be graded by hand.", "",
+                  "| exercise | part | kind | points | mean score | failures |", "|---|---|---|---:|---:|---:|"]
+    for exercise in sorted(table):
+        students = table[exercise]
+        if not students:
+            continue
+        released = course.release_notebook(exercise)
+        cells = grade_cells(course.read_release(exercise)) if released.is_file() else {}
+        tests = {name for name, cell in cells.items() if is_test(cell)}
+        scores = [s["score"] for s in students.values()]
+        failures = sum(any(s["parts"].get(t, (0, 1, False))[0] < s["parts"].get(t, (0, 1, False))[1]
+                           for t in tests) for s in students.values())
+        to_grade = sum(any(needs for name, (_, _, needs) in s["parts"].items() if name not in tests)
+                       for s in students.values())
+        max_score = max(s["max_score"] for s in students.values())
+        lines.append(f"| {exercise} | {len(students)} | {_fmt(statistics.mean(scores))} | {_fmt(max_score)} "
+                     f"| {failures} | {to_grade} |")
+        for name in cells:
+            if not cells[name].get("metadata", {}).get("nbgrader", {}).get("grade"):
+                continue
+            got = [s["parts"][name] for s in students.values() if name in s["parts"]]
+            if not got:
+                continue
+            if name in tests:
+                kind, fails = "test", sum(score < top for score, top, _ in got)
+            else:
+                kind, fails = "written", sum(needs for _, _, needs in got)
+            part_lines.append(f"| {exercise} | {name} | {kind} | {_fmt(got[0][1])} "
+                              f"| {_fmt(statistics.mean(score for score, _, _ in got))} | {fails} |")
+    lines += ["", *part_lines, "", "## Total scores", "", "![Histogram of total scores](scores.png)", ""]
+    histogram(course, table)
+    lines += ["## Needs attention", ""]
+    if items:
+        lines += ["| exercise | student | what | detail |", "|---|---|---|---|"]
+        lines += [f"| {i['exercise']} | {i['student'] or i['source']} | {i['kind']} | {i['detail']} |"
+                  for i in items]
+    else:
+        lines.append("Nothing: every submission was read and graded normally.")
+    text = "\n".join(lines) + "\n"
+    course.grades.mkdir(parents=True, exist_ok=True)
+    (course.grades / "summary.md").write_text(text)
+    with open(course.grades / "attention.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["exercise", "student", "kind", "detail", "source"])
+        writer.writeheader()
+        writer.writerows(items)
+    log(text)
+    log(f"summary: grades/summary.md, grades/scores.png, grades/attention.csv ({len(items)} item(s))")
+    return text, items
+
+
+def histogram(course, table):
+    """One histogram of total scores per exercise, and of each student's total over all exercises when several."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [(exercise, [s["score"] for s in table[exercise].values()],
+               max(s["max_score"] for s in table[exercise].values()))
+              for exercise in sorted(table) if table[exercise]]
+    if len(panels) > 1:
+        totals = defaultdict(float)
+        for exercise, _, _ in panels:
+            for student, submission in table[exercise].items():
+                totals[student] += submission["score"]
+        panels.append(("all exercises (total per student)", list(totals.values()),
+                       sum(top for _, _, top in panels)))
+    figure, axes = plt.subplots(len(panels) or 1, 1, figsize=(6, 2.6 * max(len(panels), 1)), squeeze=False)
+    for ax, (title, scores, top) in zip(axes[:, 0], panels):
+        bins = [x - 0.5 for x in range(int(top) + 2)] if top <= 40 else 20
+        ax.hist(scores, bins=bins, range=None if top <= 40 else (0, top), color="#4477aa", edgecolor="white")
+        ax.set(title=f"{title}: {len(scores)} submission(s)", xlabel=f"total score (out of {_fmt(top)})",
+               ylabel="submissions", xlim=(-0.5, top + 0.5))
+        ax.yaxis.get_major_locator().set_params(integer=True)
+    if not panels:
+        axes[0, 0].text(0.5, 0.5, "no graded submission yet", ha="center", va="center")
+        axes[0, 0].set_axis_off()
+    figure.tight_layout()
+    figure.savefig(course.grades / "scores.png", dpi=100)
+    plt.close(figure)

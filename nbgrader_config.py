@@ -1,0 +1,75 @@
+"""nbgrader configuration of the course (read by every `nbgrader` command run from this folder).
+
+nbgrader reads this file only from the current folder: run nbgrader, `make validate` and `make grade` from the
+course root. The paths below are absolute and derived from this file's own location, so a copy of the course (the
+tests make one per run) grades into its own folders and its own gradebook.
+
+Environment variables (for the instructor and the tests):
+- NBGRADER_CELL_TIMEOUT: seconds one cell may run before it is interrupted and graded 0 (default 30).
+- NBGRADER_MAX_OUTPUT_CHARS: characters of output kept per cell in graded notebooks and feedback (default 20000).
+"""
+
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)  # so that the preprocessors of the course's grading package can be imported
+
+from grading.preprocessors import (  # noqa: E402
+    HideHiddenTestTracebacks,
+    LimitOutputSize,
+    ResilientExecute,
+)
+
+c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+
+# Where things are: the source notebooks (with solutions) in solutions/, the student versions in exercises/.
+c.CourseDirectory.root = ROOT
+c.CourseDirectory.course_id = "nn-in-python"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "exercises"
+# The instructor's working folders and the gradebook: all ignored by git (see .gitignore).
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "gradebook.db")
+# The exchange (nbgrader's release/collect through a shared folder, unused here) kept in an ignored folder.
+c.Exchange.root = os.path.join(ROOT, "nbgrader_exchange")
+# Never ship the notebooks' checkpoints or caches with a release.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store"]
+
+# Per-cell timeout, in seconds: a cell running longer is interrupted and graded 0, and later cells still run.
+# nbgrader's own Execute preprocessor and nbconvert's ExecutePreprocessor each read their own setting: set both.
+timeout = int(os.environ.get("NBGRADER_CELL_TIMEOUT", "30"))
+c.ExecutePreprocessor.timeout = timeout
+c.Execute.timeout = timeout
+c.ResilientExecute.timeout = timeout
+
+# Autograding: nbgrader's pipeline with two replacements that keep one bad submission from stopping the class.
+# ResilientExecute: a kernel that dies (os._exit, a crash, a kill) or ignores the interrupt after a timeout does not
+# abort the notebook; the cell that did it gets an error, the kernel is stopped, and every later code cell gets an
+# error too ("not run"), so its tests score 0.
+# LimitOutputSize: megabytes of printed output are cut to NBGRADER_MAX_OUTPUT_CHARS per cell.
+c.Autograde.autograde_preprocessors = [
+    ResilientExecute,
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    LimitOutputSize,
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.LimitOutputSize.max_chars = int(os.environ.get("NBGRADER_MAX_OUTPUT_CHARS", "20000"))
+
+# Feedback: hidden tests are removed from the cells' sources (ClearHiddenTests), and a failing hidden test's
+# traceback, which would quote the hidden code, is cut down to its last line (HideHiddenTestTracebacks, which must
+# run first, while the hidden block is still there to be seen).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    HideHiddenTestTracebacks,
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+c.ClearHiddenTests.enforce_metadata = False

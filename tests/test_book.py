@@ -1,0 +1,195 @@
+"""The course site: the strict build, what it publishes, and the chapters' stored outputs.
+
+The strict build (`jupyter-book build -W -n --keep-going --all`) runs once per test run, through the
+`built_site` fixture of conftest.py, into the repository's own `_build`: the executed-notebook cache is
+shared with `make book`, and a file lock keeps two pytest-xdist workers from building at once.
+"""
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+
+# Folders whose notebooks hold solutions, hidden tests or students' work: never on the site.
+PRIVATE_FOLDERS = ("solutions", "exercises", "submitted", "autograded", "feedback", "nbgrader_exchange")
+PRIVATE_MARKERS = ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "### BEGIN")
+
+# ipykernel logs this on every kernel start (to the build's stderr, never into a notebook); it is not a
+# warning about the book, so it is the one "WARNING" line the strict build may print.
+KERNEL_NOISE = ("Kernel is running over TCP without encryption",)
+
+STRAY_REPRS = ("<matplotlib.", "[<matplotlib", "Text(", "<Axes:")
+
+# Reference numbers of ../shared/course-spec.md, by chapter. A tuple means "any one of these forms".
+REFERENCE_NUMBERS = {
+    "02_sigmoid_neuron": ["0.7985731", "0.87101915"],
+    "03_backpropagation": ["0.00966449", "0.00786506", "0.99358898", "0.99211957"],
+    "04_moons_network": ["0.85", "0.070758", "0.071316", "0.975"],
+    "05_wine_mlp": [("[[17, 0, 0], [0, 14, 1], [0, 0, 13]]", "[[17  0  0]"), "0.98", "(13, 13)"],
+}
+
+
+def toc_files():
+    """Every file listed in _toc.yml (root first), as paths relative to the repository, no suffix."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections"))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    walk(toc.get("chapters"))
+    return [str(Path(f).with_suffix("")) for f in files]
+
+
+def chapter_notebooks():
+    """The chapter notebooks listed in _toc.yml."""
+    return [ROOT / f"{f}.ipynb" for f in toc_files() if f.startswith("chapters/")]
+
+
+CHAPTERS = chapter_notebooks()
+
+
+def output_texts(nb):
+    """(cell index, output type, mime or stream name, text) for every text output of a notebook."""
+    for index, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.output_type == "stream":
+                yield index, "stream", out.name, out.text
+            elif out.output_type == "error":
+                yield index, "error", out.ename, "\n".join(out.traceback)
+            else:
+                for mime, data in out.get("data", {}).items():
+                    if mime.startswith("text/"):
+                        yield index, out.output_type, mime, data if isinstance(data, str) else "".join(data)
+
+
+# 1. The strict build ------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(1200)
+def test_strict_build_passes_without_warnings(built_site):
+    rc, output = built_site.returncode, built_site.stdout
+    assert "--all" in built_site.args and "-W" in built_site.args, built_site.args
+    warnings = [
+        line for line in output.splitlines() if "WARNING" in line and not any(n in line for n in KERNEL_NOISE)
+    ]
+    assert not warnings, "the build printed warnings:\n" + "\n".join(warnings)
+    problems = [line for line in output.splitlines() if "ERROR" in line or "Traceback" in line]
+    assert rc == 0, f"the strict build exited {rc}:\n" + "\n".join(problems or output.splitlines()[-40:])
+
+
+# 2. What the site contains --------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(1200)
+def test_site_has_a_page_for_every_toc_entry(built_site):
+    missing = [f for f in toc_files() if not (HTML / f"{f}.html").is_file()]
+    assert not missing, f"no HTML page for {missing} in {HTML}"
+    assert (HTML / "index.html").is_file()
+
+
+@pytest.mark.timeout(1200)
+def test_site_publishes_no_solutions_or_student_work(built_site):
+    assert HTML.is_dir()
+    leaked = [
+        str(p.relative_to(HTML))
+        for p in HTML.rglob("*")
+        if set(p.relative_to(HTML).parts) & set(PRIVATE_FOLDERS)
+    ]
+    assert not leaked, f"private folders on the site: {leaked[:20]}"
+    hits = []
+    for path in HTML.rglob("*"):
+        if path.is_file() and path.suffix in {".html", ".js", ".ipynb", ".txt", ".md", ".json", ".py", ".inv"}:
+            text = path.read_text(errors="replace")
+            hits += [f"{path.relative_to(HTML)}: {m!r}" for m in PRIVATE_MARKERS if m in text]
+    assert not hits, "nbgrader markers on the site:\n" + "\n".join(hits)
+
+
+# 5. Buttons on the chapter pages --------------------------------------------------------------------
+
+
+@pytest.mark.timeout(1200)
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_page_has_download_and_launch_buttons(built_site, notebook):
+    page = HTML / "chapters" / f"{notebook.stem}.html"
+    assert page.is_file(), f"{page} was not built"
+    html = page.read_text()
+    download = f'href="../_sources/chapters/{notebook.name}"'
+    assert download in html, f"no .ipynb download link ({download}) on {page.name}"
+    assert (HTML / "_sources" / "chapters" / notebook.name).is_file(), "the download link points to no file"
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo = config["repository"]["url"].removeprefix("https://github.com/")
+    branch = config["repository"]["branch"]
+    binder = f"https://mybinder.org/v2/gh/{repo}/{branch}?urlpath=lab/tree/chapters/{notebook.name}"
+    assert binder in html, f"no Binder launch button ({binder}) on {page.name}"
+    assert "_static/dark-figures.css" in html, f"the dark-mode figure CSS is not linked from {page.name}"
+
+
+# 3. The chapters' stored outputs -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_outputs_are_clean(notebook):
+    assert notebook.is_file(), f"{notebook} is listed in _toc.yml but does not exist"
+    nb = nbformat.read(notebook, as_version=4)
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3", "kernelspec name must be python3"
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and cell.execution_count is None:
+            problems.append(f"cell {index}: never executed")
+    for index, kind, name, text in output_texts(nb):
+        if kind == "error":
+            problems.append(f"cell {index}: error output {name}")
+        if kind == "stream" and name == "stderr":
+            problems.append(f"cell {index}: stderr output {text[:200]!r}")
+        if "Warning" in text:
+            problems.append(f"cell {index}: a warning in the output {text[:200]!r}")
+        if kind in {"execute_result", "display_data"} and name == "text/plain":
+            problems += [f"cell {index}: stray repr {text[:120]!r}" for r in STRAY_REPRS if r in text]
+    assert not problems, f"{notebook.name}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_ran_top_to_bottom(notebook):
+    nb = nbformat.read(notebook, as_version=4)
+    counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1)), (
+        f"{notebook.name}: execution counts {counts}; run it top to bottom on a fresh kernel"
+    )
+
+
+# 4. Reference numbers of the course specification ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "chapter, expected",
+    [(chapter, value) for chapter, values in REFERENCE_NUMBERS.items() for value in values],
+    ids=lambda v: v if isinstance(v, str) else v[0],
+)
+def test_reference_number_in_stored_outputs(chapter, expected):
+    notebook = ROOT / "chapters" / f"{chapter}.ipynb"
+    assert notebook in CHAPTERS, f"{chapter} is not in _toc.yml"
+    nb = nbformat.read(notebook, as_version=4)
+    text = "\n".join(t for _, kind, _, t in output_texts(nb) if kind != "error")
+    forms = expected if isinstance(expected, tuple) else (expected,)
+    assert any(re.search(number_pattern(f), text) for f in forms), (
+        f"{notebook.name}: none of {forms} in the stored outputs"
+    )
+
+
+def number_pattern(form):
+    """A regex for `form` that is not the tail of a longer number; a short decimal such as 0.85 (an exact
+    fraction in the spec) must also not continue with more digits, while 0.7985731 may (0.79857310...)."""
+    pattern = r"(?<![\d.])" + re.escape(form)
+    short_decimal = re.fullmatch(r"\d+\.\d{1,3}", form)
+    return pattern + r"(?!\d)" if short_decimal else pattern

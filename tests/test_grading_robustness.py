@@ -1,0 +1,203 @@
+"""Bad submissions never stop the grading of a class: each is graded (0 for what fails) and listed for attention.
+
+One class of the first exercise, graded with `python -m grading grade SRC` and a 10 s cell timeout: the solution, a
+blank and a partly wrong notebook, and one submission for each failure the workflow must survive (see
+``grading_cases.pathological``). Then the workflow runs again, with manual grades given in between, and nothing
+changes but what the instructor changed. Also: collect's handling of the layouts an LMS download may have.
+"""
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+
+from grading_cases import ROOT, Exercise, exercises, make_course, pathological, write_submissions
+
+sys.path.insert(0, str(ROOT))
+from grading.collect import collect  # noqa: E402
+from grading.course import Course  # noqa: E402
+
+NAME = exercises()[0]
+CELL_TIMEOUT = "10"
+
+
+def grading(course, *args):
+    env = dict(os.environ, NBGRADER_CELL_TIMEOUT=CELL_TIMEOUT)
+    result = subprocess.run([sys.executable, "-m", "grading", *args], cwd=course, env=env, text=True,
+                            capture_output=True, timeout=1200)
+    assert result.returncode == 0, f"python -m grading {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def scores(course):
+    with open(course / "grades" / "grades.csv", newline="") as handle:
+        return {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle)
+                if row["assignment"] == NAME}
+
+
+def attention_kinds(course):
+    kinds = {}
+    with open(course / "grades" / "attention.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            kinds.setdefault(row["student"], set()).add(row["kind"])
+    return kinds
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = make_course(tmp_path_factory.mktemp("course"), [NAME])
+    grading(course, "release", NAME)
+    ex = Exercise(course / "solutions" / NAME / f"{NAME}.ipynb", course / "exercises" / NAME / f"{NAME}.ipynb")
+    cases = pathological(ex)
+    src = write_submissions(tmp_path_factory.mktemp("lms_download"), cases)
+    start = time.monotonic()
+    result = grading(course, "grade", str(src))
+    return {"course": course, "src": src, "ex": ex, "cases": cases, "output": result.stdout,
+            "seconds": time.monotonic() - start}
+
+
+def test_every_submission_is_graded_exactly(graded):
+    expected = {student: case[2] for student, case in graded["cases"].items()}
+    assert scores(graded["course"]) == pytest.approx(expected)
+
+
+def test_each_failure_is_listed_for_attention(graded):
+    kinds = attention_kinds(graded["course"])
+    for student, (_, _, _, expected_kinds) in graded["cases"].items():
+        assert expected_kinds <= kinds.get(student, set()), f"{student}: listed as {kinds.get(student)}"
+        if not expected_kinds:
+            assert student not in kinds, f"{student} needs no attention, but is listed as {kinds[student]}"
+
+
+def test_summary_shows_attention_and_histogram(graded):
+    summary = (graded["course"] / "grades" / "summary.md").read_text()
+    assert f"| {NAME} | {len(graded['cases'])} |" in summary
+    for student, case in graded["cases"].items():
+        if case[3]:
+            assert f"| {NAME} | {student} |" in summary
+    assert (graded["course"] / "grades" / "scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_deleted_test_scores_zero_and_awaits_review(graded):
+    """The deleted test has a grade of 0 in the gradebook (not None: never silently ungraded), flagged for
+    a manual grade."""
+    test_id = graded["ex"].first_test[1]
+    with Course(graded["course"]).gradebook() as gb:
+        grade = gb.find_grade(test_id, NAME, NAME, "deletes_test")
+        assert (grade.auto_score, grade.needs_manual_grade) == (0.0, True)
+
+
+def test_edited_tests_are_restored_from_the_master_copy(graded):
+    source = nbformat.read(graded["course"] / "solutions" / NAME / f"{NAME}.ipynb", as_version=4)
+    graded_nb = nbformat.read(graded["course"] / "autograded" / "edits_tests" / NAME / f"{NAME}.ipynb",
+                              as_version=4)
+    master = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
+              if c.metadata.get("nbgrader", {}).get("grade")}
+    restored = {c.metadata["nbgrader"]["grade_id"]: c.source for c in graded_nb.cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") in master and c.cell_type == "code"}
+    assert restored and all(restored[k] == master[k] for k in restored)
+
+
+def test_megabytes_of_output_are_cut(graded):
+    course = graded["course"]
+    for path in (course / "autograded" / "prints_megabytes" / NAME / f"{NAME}.ipynb",
+                 course / "feedback" / "prints_megabytes" / NAME / f"{NAME}.html"):
+        assert path.stat().st_size < 1_000_000, f"{path.name} is {path.stat().st_size} bytes"
+
+
+def test_every_submission_gets_feedback(graded):
+    for student in graded["cases"]:
+        assert (graded["course"] / "feedback" / student / NAME / f"{NAME}.html").is_file(), student
+
+
+def test_running_again_changes_nothing_and_keeps_manual_grades(graded):
+    """Manual grades given in the gradebook survive a second run of the whole workflow and a forced regrade."""
+    course, ex = graded["course"], graded["ex"]
+    written = [c.metadata["nbgrader"] for c in ex.source.cells
+               if c.metadata.get("nbgrader", {}).get("grade") and c.metadata["nbgrader"].get("solution")]
+    before = scores(course)
+    records_before = {(e, s): r for e, s, r in Course(course).records()}
+    manual = {}
+    with Course(course).gradebook() as gb:
+        for meta in written:
+            grade = gb.find_grade(meta["grade_id"], NAME, NAME, "solution")
+            grade.manual_score, grade.needs_manual_grade = float(meta["points"]), False
+            manual["solution"] = manual.get("solution", 0.0) + float(meta["points"])
+        grade = gb.find_grade(ex.first_test[1], NAME, NAME, "deletes_test")  # the instructor forgives
+        grade.manual_score = ex.first_test[2]
+        manual["deletes_test"] = ex.first_test[2]
+        gb.db.commit()
+    expected = {s: before[s] + manual.get(s, 0.0) for s in before}
+
+    output = grading(course, "grade", str(graded["src"])).stdout
+    assert "0 submission(s) to grade" in output
+    assert scores(course) == pytest.approx(expected)
+    assert {(e, s): r for e, s, r in Course(course).records()} == records_before
+
+    grading(course, "autograde", "--force", "--student", "solution", "--student", "deletes_test", NAME)
+    grading(course, "export")
+    assert scores(course) == pytest.approx(expected)
+
+
+# ---- collect: the layouts of a download ----------------------------------------------------------------------
+
+@pytest.fixture
+def fresh_course(tmp_path):
+    """A course with the committed student versions, ready to collect into (no grading)."""
+    course = make_course(tmp_path / "course", [NAME])
+    shutil.copytree(ROOT / "exercises" / NAME, course / "exercises" / NAME)
+    return Course(course)
+
+
+def _notebook(ex_name, marker):
+    nb = nbformat.read(ROOT / "exercises" / ex_name / f"{ex_name}.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell(marker))
+    return nb
+
+
+def test_collect_reads_each_layout(fresh_course, tmp_path):
+    src = tmp_path / "download"
+    layouts = {
+        "alice.ipynb": "alice",                                   # one file per student
+        f"bob_{NAME}.ipynb": "bob",                               # the exercise's name in the file name
+        f"carol/{NAME}.ipynb": "carol",                           # one folder per student
+        "dave/work/my notebook.ipynb": "dave",                    # any name, any depth
+        f"{NAME}/erin.ipynb": "erin",                             # sorted by exercise first
+    }
+    for path, student in layouts.items():
+        (src / path).parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(_notebook(NAME, student), src / path)
+    (src / "readme.txt").write_text("not a notebook")
+    collected = collect(fresh_course, src, log=lambda *_: None)
+    assert sorted(student for _, student in collected) == sorted(layouts.values())
+    for student in layouts.values():
+        nb = nbformat.read(fresh_course.submission(NAME, student), as_version=4)
+        assert nb.cells[-1].source == student  # each went to its own student
+    kinds = {s: {i["kind"] for i in r["collected"]} for (_, s), r in collected.items()}
+    assert kinds["dave"] == {"renamed"} and kinds["alice"] == set() and kinds["carol"] == set()
+
+
+def test_collect_with_an_id_pattern_and_several_files(fresh_course, tmp_path):
+    src = tmp_path / "canvas"
+    src.mkdir()
+    nbformat.write(_notebook(NAME, "old"), src / "smithj_1234_5678_draft.ipynb")
+    nbformat.write(_notebook(NAME, "new"), src / f"smithj_1234_5679_{NAME}.ipynb")
+    collected = collect(fresh_course, src, exercise=NAME, id_pattern=r"^(?P<student>[a-z]+)_", log=lambda *_: None)
+    assert list(collected) == [(NAME, "smithj")]
+    assert nbformat.read(fresh_course.submission(NAME, "smithj"), as_version=4).cells[-1].source == "new"
+    assert [i["kind"] for i in collected[(NAME, "smithj")]["collected"]] == ["several notebooks"]
+
+
+def test_collect_reports_what_it_cannot_place(fresh_course, tmp_path):
+    src = tmp_path / "odd"
+    src.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(), src / "frank.ipynb")  # no graded cell: which exercise?
+    nbformat.write(_notebook(NAME, "x"), src / f"{NAME}.ipynb")      # the exercise, but whose?
+    assert collect(fresh_course, src, log=lambda *_: None) == {}
+    problems = (fresh_course.grades / "collect_problems.json").read_text()
+    assert "unknown exercise" in problems and "unknown student" in problems

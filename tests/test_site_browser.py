@@ -1,0 +1,438 @@
+"""The course site as a reader sees it: the built book served on localhost and read in headless Chromium.
+
+The site is built once (`jupyter-book build`, executed notebooks from the cache), served from _build/html by
+Python's http.server on 127.0.0.1, and read in Debian's Chromium driven by playwright (never a downloaded
+browser). Requests that leave localhost are blocked and reported: nothing may be downloaded at run time.
+Screenshots of every chapter, light and dark, land in artifacts/screenshots/ (git-ignored) for a person to look at.
+
+Each kind of check is also run once against a small broken page (the canary tests), so that a check that could
+never fail would show.
+"""
+
+import html
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import nbformat
+import pytest
+
+import browser_utils as bu
+
+playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements.txt: run make")
+
+PAGES = bu.toc_files()  # intro, chapters, guides: reading order
+CHAPTERS = [f for f in PAGES if f.startswith("chapters/")]
+EXTRA_PAGES = ["genindex", "search"]  # Sphinx's own pages, which every page links to
+TIMEOUT_MS = 20_000  # any single wait in the browser
+SHOT_MODES = ("light", "dark")
+
+
+# Fixtures -----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def site():
+    """Build the book, serve _build/html on a free localhost port; yield the base URL."""
+    rc, output = bu.build_site()
+    missing = [f"{f}.html" for f in PAGES + EXTRA_PAGES + ["index"] if not (bu.HTML / f"{f}.html").is_file()]
+    assert not missing, (
+        f"the build (exit {rc}) wrote no {missing} in {bu.HTML}:\n" + "\n".join(output.splitlines()[-30:])
+    )
+    with bu.serve_directory(bu.HTML) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One headless Debian Chromium with a fresh profile; yields (context, external requests seen)."""
+    executable = bu.require_chromium()
+    external = []
+
+    def block_external(route):
+        url = route.request.url
+        if urlsplit(url).hostname not in ("127.0.0.1", "localhost") and not url.startswith(("data:", "blob:")):
+            external.append(url)
+            route.abort()
+        else:
+            route.continue_()
+
+    with bu.fresh_user_data_dir() as profile, playwright_sync.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=executable,
+            args=bu.CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1280, "height": 900},
+            accept_downloads=True,
+            timeout=60_000,
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        context.route("**/*", block_external)
+        try:
+            yield context, external
+        finally:
+            context.close()
+
+
+# Reading a page ------------------------------------------------------------------------------------------------
+
+# Run in the page once it has loaded: waits (bounded) for images and MathJax, then reports what a reader would
+# meet. Math elements are Sphinx's `.math` spans/divs; MathJax 3 puts an <mjx-container> in each one it renders.
+INSPECT_JS = """
+async (timeoutMs) => {
+  const deadline = Date.now() + timeoutMs;
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const images = [...document.images];
+  for (const img of images) { img.loading = "eager"; }
+  while (Date.now() < deadline && images.some((img) => !img.complete)) await sleep(50);
+  const maths = [...document.querySelectorAll(".math")];
+  while (Date.now() < deadline && maths.some((m) => !m.querySelector("mjx-container"))) await sleep(50);
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await Promise.race([MathJax.startup.promise, sleep(Math.max(0, deadline - Date.now()))]);
+  }
+  // The prose as a reader sees it: code, rendered math and scripts left out.
+  const main = (document.querySelector("main") || document.body).cloneNode(true);
+  main.querySelectorAll("pre, code, .highlight, mjx-container, script, style, noscript").forEach((n) => n.remove());
+  return {
+    images: images.map((img) => ({
+      src: img.getAttribute("src"), alt: img.getAttribute("alt"), complete: img.complete,
+      naturalWidth: img.naturalWidth,
+    })),
+    mathElements: maths.length,
+    mathUnrendered: maths.filter((m) => !m.querySelector("mjx-container")).map((m) => m.textContent.slice(0, 80)),
+    mathErrors: [...document.querySelectorAll("mjx-merror")].map((m) => m.textContent.slice(0, 80)),
+    mjxContainers: document.querySelectorAll("mjx-container").length,
+    mathJaxLoaded: !!(window.MathJax && MathJax.version),
+    prose: main.textContent,
+    code: [...document.querySelectorAll("pre")].map((p) => p.innerText).join("\\n"),
+    text: document.body.innerText,
+    theme: document.documentElement.dataset.theme,
+    background: getComputedStyle(document.body).backgroundColor,
+  };
+}
+"""
+
+RAW_TEX = re.compile(r"\$\$|\\\(|\\\[|\$[^$\n]{0,200}\\[A-Za-z]+[^$\n]{0,200}\$")
+FILE_NAME_ALT = re.compile(r"(_images/|\.(png|jpe?g|svg|gif|webp)$)", re.I)
+
+
+def open_page(context, url, mode=None):
+    """Open `url` in a new tab with the colour mode stored as the theme would store it (None: a first visit).
+
+    Returns (page, log): log gathers console errors, uncaught exceptions, failed localhost requests and
+    localhost responses with status >= 400 while the page loads.
+    """
+    page = context.new_page()
+    log = []
+    page.on("console", lambda m: m.type == "error" and log.append(f"console error: {m.text} ({m.location['url']})"))
+    page.on("pageerror", lambda e: log.append(f"uncaught exception: {e}"))
+
+    def failed(request):
+        if urlsplit(request.url).hostname == "127.0.0.1":
+            log.append(f"failed request: {request.url} ({request.failure})")
+
+    def response(resp):
+        if resp.status >= 400 and urlsplit(resp.url).hostname == "127.0.0.1":
+            log.append(f"HTTP {resp.status}: {resp.url}")
+
+    page.on("requestfailed", failed)
+    page.on("response", response)
+    stored = json.dumps(mode)
+    page.add_init_script(
+        f"const m = {stored}; if (m) {{ localStorage.setItem('mode', m); localStorage.setItem('theme', m); }}"
+        " else { localStorage.removeItem('mode'); localStorage.removeItem('theme'); }"
+    )
+    page.goto(url, wait_until="load")
+    return page, log
+
+
+def inspect(page):
+    return page.evaluate(INSPECT_JS, TIMEOUT_MS)
+
+
+def reader_problems(context, external, url):
+    """Everything wrong with the page at `url` for a reader, as a list of sentences (empty: all well)."""
+    seen_external = len(external)
+    page, log = open_page(context, url)
+    try:
+        info = inspect(page)
+        page.wait_for_timeout(200)  # late console messages of the theme's scripts
+    finally:
+        page.close()
+    problems = list(log)
+    problems += [f"requested {u} from outside localhost (nothing may be downloaded)" for u in external[seen_external:]]
+    for img in info["images"]:
+        if not img["complete"] or img["naturalWidth"] == 0:
+            problems.append(f"image does not load: {img['src']}")
+        alt = (img["alt"] or "").strip()
+        if not alt:
+            problems.append(f"image without alt text: {img['src']}")
+        elif FILE_NAME_ALT.search(alt):
+            problems.append(f"image whose alt text is its file name, not a description: {img['src']}")
+    if info["mathElements"] and not info["mathJaxLoaded"]:
+        problems.append(f"{info['mathElements']} math elements but MathJax never loaded")
+    problems += [f"math not rendered by MathJax: {t!r}" for t in info["mathUnrendered"][:5]]
+    problems += [f"MathJax error: {t!r}" for t in info["mathErrors"][:5]]
+    problems += [f"raw TeX in the text: {m.group(0)[:80]!r}" for m in list(RAW_TEX.finditer(info["prose"]))[:5]]
+    page_text = info["text"] + "\n" + info["code"]
+    problems += [f"nbgrader marker {m!r} on the page" for m in bu.NBGRADER_MARKERS if m in page_text]
+    shown_code = bu.normalise_code_text(page_text)
+    problems += [f"solution code from {where} on the page" for where, block in SOLUTION_BLOCKS if block in shown_code]
+    return problems
+
+
+SOLUTION_BLOCKS = list(bu.solution_blocks())
+
+
+# The pages -----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(1500)
+@pytest.mark.parametrize("doc", PAGES + EXTRA_PAGES)
+def test_page_reads_cleanly(site, chromium, doc):
+    """No console error or failed local request, every image loads and has alt text, math rendered by MathJax,
+    no request leaves localhost, no solution code or hidden test text."""
+    context, external = chromium
+    problems = reader_problems(context, external, urljoin(site, f"{doc}.html"))
+    assert not problems, f"{doc}.html:\n" + "\n".join(f"- {p}" for p in problems)
+
+
+@pytest.mark.timeout(1500)
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_chapter_math_is_typeset(site, chromium, doc):
+    """A chapter whose source has math shows it typeset by MathJax (<mjx-container>), never as TeX."""
+    source = (bu.ROOT / f"{doc}.ipynb").read_text()
+    if not re.search(r"\$[^$\n]+\$|\\begin\{", source):
+        pytest.skip(f"{doc} has no math in its source")
+    page, _ = open_page(chromium[0], urljoin(site, f"{doc}.html"))
+    try:
+        info = inspect(page)
+    finally:
+        page.close()
+    assert info["mjxContainers"] > 0, f"{doc}.html has math in its source but no <mjx-container>: MathJax did not run"
+    assert info["mjxContainers"] >= info["mathElements"], info["mathUnrendered"]
+
+
+# Navigation ----------------------------------------------------------------------------------------------------
+
+
+def click_through(page, selector, limit):
+    """Follow `selector` (a next/previous link) by clicking it until there is none; return the paths visited."""
+    visited = [urlsplit(page.url).path]
+    for _ in range(limit):
+        link = page.locator(selector)
+        if link.count() == 0:
+            break
+        target = urljoin(page.url, link.first.get_attribute("href"))
+        link.first.click()
+        page.wait_for_url(target, wait_until="load")
+        visited.append(urlsplit(page.url).path)
+    return visited
+
+
+@pytest.mark.timeout(1500)
+def test_next_and_previous_links_walk_the_toc_in_order(site, chromium):
+    expected = [f"/{f}.html" for f in PAGES]
+    page, _ = open_page(chromium[0], site)  # index.html sends the reader to the root page
+    try:
+        page.wait_for_url(urljoin(site, f"{PAGES[0]}.html"), wait_until="load")
+        forward = click_through(page, "a.right-next", limit=len(PAGES) + 2)
+        assert forward == expected, f"'next' links walk {forward}, _toc.yml says {expected}"
+        backward = click_through(page, "a.left-prev", limit=len(PAGES) + 2)
+        assert backward == expected[::-1], f"'previous' links walk {backward}, _toc.yml says {expected[::-1]}"
+    finally:
+        page.close()
+
+
+@pytest.mark.timeout(1500)
+def test_search_finds_the_perceptron_chapter(site, chromium):
+    """Typed into the search box, as a reader would; Sphinx's search runs in the browser."""
+    perceptron = next(f for f in CHAPTERS if "perceptron" in f)
+    page, _ = open_page(chromium[0], urljoin(site, f"{PAGES[0]}.html"))
+    try:
+        page.locator("button.search-button__button").first.click()
+        box = page.locator("#search-input:visible, input[name='q']:visible").first
+        box.fill("perceptron")
+        box.press("Enter")
+        page.wait_for_url(re.compile(r"/search\.html\?q=perceptron"), wait_until="load")
+        # Sphinx writes the summary ("Search finished, found N pages ...") once every result is listed.
+        page.wait_for_function("() => document.querySelector('#search-results .search-summary')?.innerText")
+        summary = page.locator("#search-results .search-summary").inner_text()
+        found = page.eval_on_selector_all("#search-results ul.search li a", "links => links.map(a => a.href)")
+    finally:
+        page.close()
+    paths = sorted({urlsplit(u).path for u in found})
+    assert f"/{perceptron}.html" in paths, f"searching 'perceptron' gave {paths} ({summary!r})"
+
+
+@pytest.mark.timeout(1500)
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_download_button_gives_the_chapter_notebook(site, chromium, doc):
+    context, _ = chromium
+    page, _ = open_page(context, urljoin(site, f"{doc}.html"))
+    try:
+        page.locator("button[aria-label='Download this page']").click()
+        link = page.locator("a.btn-download-source-button")
+        link.wait_for(state="visible")
+        assert link.inner_text().strip() == ".ipynb", f"the download menu offers {link.inner_text()!r}, not .ipynb"
+        with context.expect_event("response", lambda r: r.url.split("?")[0].endswith(".ipynb")) as got:
+            with context.expect_page() as tab:
+                link.click()
+        response = got.value
+        assert response.status == 200, f"the download button's {response.url} answered {response.status}"
+        body = response.body()
+        tab.value.close()
+    finally:
+        page.close()
+    downloaded = nbformat.reads(body.decode("utf-8"), as_version=4)
+    nbformat.validate(downloaded)
+    original = nbformat.read(bu.ROOT / f"{doc}.ipynb", as_version=4)
+    assert [c.source for c in downloaded.cells] == [c.source for c in original.cells], (
+        f"the notebook served for {doc} is not {doc}.ipynb"
+    )
+    assert downloaded.metadata.get("kernelspec", {}).get("name") == "python3"
+
+
+# Screenshots ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(1500)
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_screenshots_light_and_dark(site, chromium, doc):
+    """A full-page screenshot per chapter and colour mode in artifacts/screenshots/, for a person to look at;
+    checks that the mode took: the theme attribute and the page's background."""
+    bu.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for mode in SHOT_MODES:
+        page, _ = open_page(chromium[0], urljoin(site, f"{doc}.html"), mode=mode)
+        try:
+            info = inspect(page)
+            target = bu.SCREENSHOTS / f"{Path(doc).name}-{mode}.png"
+            page.screenshot(path=str(target), full_page=True, animations="disabled")
+        finally:
+            page.close()
+        assert info["theme"] == mode, f"{doc} in {mode} mode has data-theme={info['theme']!r}"
+        luminance = bu.relative_luminance(info["background"])
+        assert (luminance < 0.2) if mode == "dark" else (luminance > 0.8), (
+            f"{doc} in {mode} mode has background {info['background']} (luminance {luminance:.2f})"
+        )
+        assert target.stat().st_size > 10_000, f"{target} is suspiciously small"
+
+
+# Internal links ------------------------------------------------------------------------------------------------
+
+
+class _Refs(HTMLParser):
+    """The ids of an HTML page and the local addresses it refers to."""
+
+    ATTRS = {"a": "href", "link": "href", "img": "src", "script": "src", "source": "src", "iframe": "src"}
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.refs = set(), []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for key in ("id", "name"):
+            if attrs.get(key):
+                self.ids.add(attrs[key])
+        ref = attrs.get(self.ATTRS.get(tag, ""))
+        if ref and tag == "link" and attrs.get("rel") in ("preconnect", "dns-prefetch"):
+            return
+        if ref:
+            self.refs.append((tag, ref.strip()))
+
+
+def broken_links(root):
+    """Every local reference under `root`'s HTML pages whose file, or whose #anchor, does not exist."""
+    root = Path(root)
+    parsed, problems = {}, []
+
+    def parse(path):
+        if path not in parsed:
+            refs = _Refs()
+            refs.feed(path.read_text(errors="replace"))
+            parsed[path] = refs
+        return parsed[path]
+
+    pages = [p for p in root.rglob("*.html") if not p.relative_to(root).parts[0].startswith(("_static", "_sources"))]
+    for page in sorted(pages):
+        for tag, ref in parse(page).refs:
+            parts = urlsplit(ref)
+            if parts.scheme or ref.startswith("//") or ref in ("#", ""):
+                continue  # external (not this check's business), or a script-driven button
+            path = unquote(parts.path)
+            target = page if not path else (root / path.lstrip("/") if path.startswith("/") else page.parent / path)
+            if path.endswith("/") or target.is_dir():
+                target = target / "index.html"
+            target = Path(target).resolve()
+            where = f"{page.relative_to(root)}: <{tag}> {ref}"
+            if not target.is_relative_to(root.resolve()):
+                problems.append(f"{where} points outside the site")
+            elif not target.is_file():
+                problems.append(f"{where} -> missing file")
+            elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in parse(target).ids:
+                problems.append(f"{where} -> no #{parts.fragment} in {target.name}")
+    return problems, len(pages)
+
+
+@pytest.mark.timeout(1500)
+def test_internal_links_resolve(site):
+    problems, pages = broken_links(bu.HTML)
+    assert pages >= len(PAGES), f"only {pages} HTML pages found under {bu.HTML}"
+    assert not problems, f"{len(problems)} broken internal links:\n" + "\n".join(problems[:50])
+
+
+# Canaries: every check above, on pages made broken on purpose ------------------------------------------------
+
+
+def test_canary_link_crawl_finds_broken_links(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "index.html").write_text('<p id="top"><a href="sub/b.html#here">ok</a><a href="#top">ok</a></p>')
+    (tmp_path / "sub" / "b.html").write_text(
+        '<h1 id="here">b</h1><a href="../gone.html">x</a><a href="../index.html#nowhere">y</a>'
+        '<img src="pic.png" alt="a picture"><a href="https://example.org/">external</a>'
+    )
+    problems, pages = broken_links(tmp_path)
+    assert pages == 2
+    assert len(problems) == 3, problems
+    assert any("gone.html -> missing file" in p for p in problems)
+    assert any("no #nowhere" in p for p in problems)
+    assert any("pic.png -> missing file" in p for p in problems)
+
+
+CANARY_PAGE = """<!DOCTYPE html><html><head><title>canary</title></head><body><main>
+<p>Raw math left over: $$ w \\cdot x + b $$ and $\\sigma(z)$.</p>
+<img src="missing.png" alt="a figure that is not there">
+<img src="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='4' height='4'/%3E">
+<img src="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='4' height='4'/%3E"
+     alt="../_images/abc123.png">
+<pre>{solution}</pre>
+<script>console.error("canary console error");</script>
+<script src="https://cdn.example.org/lib.js"></script>
+</main></body></html>
+"""
+
+
+@pytest.mark.timeout(300)
+def test_canary_reader_checks_find_a_broken_page(chromium, tmp_path):
+    """A page with each fault the page check looks for: each must be reported."""
+    context, external = chromium
+    solution = SOLUTION_BLOCKS[0][1] if SOLUTION_BLOCKS else "### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION"
+    (tmp_path / "canary.html").write_text(CANARY_PAGE.format(solution=html.escape(solution)))
+    with bu.serve_directory(tmp_path) as base:
+        problems = reader_problems(context, external, urljoin(base, "canary.html"))
+    text = "\n".join(problems)
+    for expected in (
+        "canary console error",
+        "HTTP 404",
+        "image does not load: missing.png",
+        "image without alt text",
+        "alt text is its file name",
+        "raw TeX",
+        "from outside localhost",
+        "solution code from" if SOLUTION_BLOCKS else "nbgrader marker",
+    ):
+        assert expected in text, f"the page check missed {expected!r}; it reported:\n{text}"
