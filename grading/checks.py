@@ -17,6 +17,11 @@ def _normalise(source):
     return "\n".join(line.rstrip() for line in source.strip().splitlines())
 
 
+def _is_locked(cell):
+    """A read-only cell of the exercise's author: an error there comes from the answers, and the tests say so."""
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("locked"))
+
+
 def _describe(cell, index):
     grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
     return f"cell {index + 1}" + (f" ({grade_id})" if grade_id else "")
@@ -60,7 +65,8 @@ def compare_with_release(submitted, released):
 
 
 def inspect_graded(graded):
-    """Findings in an autograded notebook: timeouts, a dead or hung kernel, cut output, errors outside tests."""
+    """Findings in an autograded notebook: timeouts, a dead or hung kernel, cut output, and errors in the cells the
+    student wrote (answers and added cells) other than an unanswered stub's NotImplementedError."""
     issues = []
     for index, cell in enumerate(graded.cells):
         if cell.cell_type != "code":
@@ -79,7 +85,7 @@ def inspect_graded(graded):
                     issues.append({"kind": "timeout", "detail": f"{where} ran past the time limit and ignored the "
                                                                 "interrupt; the kernel was stopped and the cells "
                                                                 "after it were not run (scored 0)"})
-                elif ename not in UNREMARKABLE and not is_test(cell):
+                elif ename not in UNREMARKABLE and not is_test(cell) and not _is_locked(cell):
                     issues.append({"kind": "error outside tests", "detail": (
                         f"{where} raised {ename}: {str(output.get('evalue', ''))[:120]}")})
             elif output.output_type == "stream" and f"{MARK} output cut" in output.get("text", ""):

@@ -44,7 +44,7 @@ def check_array(X, name="X", ndim=2, dtype=np.float64, allow_empty=False):
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name} must be an array of numbers; got {_describe(X)} ({err})") from None
     if ndim is not None and arr.ndim != ndim:
-        shape_hint = {1: "1-D (n_samples,)", 2: "2-D (n_samples, n_features)"}.get(ndim, f"{ndim}-D")
+        shape_hint = {2: "2-D (n_samples, n_features)"}.get(ndim, f"{ndim}-D")
         extra = " (use X.reshape(-1, 1) for a single feature)" if ndim == 2 and arr.ndim == 1 else ""
         raise ValueError(f"{name} must be {shape_hint}; got shape {arr.shape}{extra}")
     if not allow_empty and arr.ndim >= 1 and arr.shape[0] == 0:
@@ -141,7 +141,7 @@ def check_choice(value, name, choices):
 
 def check_shape(arr, expected, name):
     """Return ``arr`` as a finite float array of shape ``expected``, or raise."""
-    arr = check_array(arr, name=name, ndim=len(expected))
+    arr = check_array(arr, name=name, ndim=None, allow_empty=True)
     if arr.shape != tuple(expected):
         raise ValueError(f"{name} must have shape {tuple(expected)}; got shape {arr.shape}")
     return arr

@@ -119,7 +119,8 @@ class Perceptron:
 
     def predict(self, X):
         """The predicted label of each row of ``X``; shape (n_samples,)."""
-        return self.classes_[step(self.decision_function(X)).astype(int)]
+        scores = self.decision_function(X)  # first: it says "not fitted" before classes_ is looked up
+        return self.classes_[step(scores).astype(int)]
 
     def score(self, X, y):
         """The fraction of rows of ``X`` whose predicted label equals ``y``."""

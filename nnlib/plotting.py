@@ -62,7 +62,7 @@ def plot_decision_boundary(predict, X, y, ax=None, resolution=200, margin=0.5, c
     return ax
 
 
-def plot_loss_curve(losses, ax=None, label=None, log=False, title="Loss during training"):
+def plot_loss_curve(losses, ax=None, label=None, log=False, title="Loss during training", xlabel="epoch"):
     """Plot a loss history (one value per epoch or iteration) against its index.
 
     Parameters
@@ -71,6 +71,7 @@ def plot_loss_curve(losses, ax=None, label=None, log=False, title="Loss during t
     ax : matplotlib Axes, optional
     label : str, optional, the legend entry
     log : bool, default False, use a logarithmic y axis
+    xlabel : str, default 'epoch', e.g. 'iteration' for a history of single steps
 
     Returns
     -------
@@ -79,7 +80,7 @@ def plot_loss_curve(losses, ax=None, label=None, log=False, title="Loss during t
     losses = check_array(losses, "losses", ndim=1)
     ax = _axes(ax)
     ax.plot(np.arange(len(losses)), losses, label=label)
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("loss")
     if log:
         ax.set_yscale("log")

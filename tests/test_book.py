@@ -188,8 +188,9 @@ def test_reference_number_in_stored_outputs(chapter, expected):
 
 
 def number_pattern(form):
-    """A regex for `form` that is not the tail of a longer number; a short decimal such as 0.85 (an exact
-    fraction in the spec) must also not continue with more digits, while 0.7985731 may (0.79857310...)."""
+    """A regex for `form` that is not the tail of a longer number. A short decimal such as 0.85 (an exact
+    fraction in the spec) may be printed with trailing zeros (0.850) but not go on with other digits
+    (0.851), while a long one such as 0.7985731 may (0.79857310...)."""
     pattern = r"(?<![\d.])" + re.escape(form)
     short_decimal = re.fullmatch(r"\d+\.\d{1,3}", form)
-    return pattern + r"(?!\d)" if short_decimal else pattern
+    return pattern + r"0*(?!\d)" if short_decimal else pattern

@@ -240,9 +240,11 @@ def test_fit_rejects_bad_settings(params, error, message):
     ([np.zeros((2, 3))], None, r"coefs_init must be a list of 2 arrays \(one per layer\); got 1"),
     ([np.zeros((2, 3)), np.zeros((3, 2)), np.zeros((2, 2))], None, r"coefs_init must be a list of 2 arrays"),
     (None, [np.zeros(3), np.zeros(3)], r"intercepts_init\[1\] must have shape \(2,\); got shape \(3,\)"),
-    (None, [np.zeros((3, 1)), np.zeros(2)], r"intercepts_init\[0\] must be 1-D \(n_samples,\); got shape \(3, 1\)"),
+    (None, [np.zeros((3, 1)), np.zeros(2)], r"intercepts_init\[0\] must have shape \(3,\); got shape \(3, 1\)"),
     (None, [np.zeros(3)], r"intercepts_init must be a list of 2 arrays \(one per layer\); got 1"),
     ([np.full((2, 3), np.nan), np.zeros((3, 2))], None, r"coefs_init\[0\] must hold only finite numbers"),
+    ([np.zeros(6), np.zeros((3, 2))], None, r"coefs_init\[0\] must have shape \(2, 3\); got shape \(6,\)"),
+    ([np.zeros((0, 3)), np.zeros((3, 2))], None, r"coefs_init\[0\] must have shape \(2, 3\); got shape \(0, 3\)"),
 ])
 def test_fit_rejects_initial_weights_of_the_wrong_shape(coefs_init, intercepts_init, message):
     with pytest.raises(ValueError, match=message):

@@ -50,12 +50,17 @@ def initial_three_input_weights():
     return W
 
 
-def test_classic_loop_gives_the_published_output():
-    out, _ = classic_three_input_loop()
+@pytest.fixture(scope="module")
+def classic_run():
+    return classic_three_input_loop()
+
+
+def test_classic_loop_gives_the_published_output(classic_run):
+    out, _ = classic_run
     np.testing.assert_allclose(out.ravel(), THREE_INPUT_OUTPUT, atol=5e-9)
 
 
-def test_nnlib_reproduces_the_three_input_example():
+def test_nnlib_reproduces_the_three_input_example(classic_run):
     """The published `out` is computed at the start of the 10,000th iteration, before that iteration's update:
     it is the output after 9,999 steps. nnlib's mean squared error over n = 4 samples has gradient (2/n)(out - y),
     so a learning rate of n/2 = 2 makes each step exactly the classic `w += X.T @ ((y - out) * out * (1 - out))`."""
@@ -66,7 +71,7 @@ def test_nnlib_reproduces_the_three_input_example():
     np.testing.assert_allclose(network.forward(X).ravel(), THREE_INPUT_OUTPUT, atol=5e-9)
     # one more step: 10,000 in all, the same weights as the classic loop's final ones
     network.fit(X, y, learning_rate=2.0, epochs=1)
-    _, classic_w = classic_three_input_loop()
+    _, classic_w = classic_run
     np.testing.assert_allclose(network.layers[0].W, classic_w, rtol=1e-12)
 
 

@@ -1,0 +1,30 @@
+"""Importing nnlib loads only NumPy: scikit-learn, pandas and matplotlib load when first used."""
+
+import subprocess
+import sys
+
+# One fresh interpreter (each costs seconds on a busy machine): after each step, print the heavy packages loaded.
+PROBE = """
+import sys
+def loaded():
+    print(",".join(m for m in ("sklearn", "pandas", "matplotlib") if m in sys.modules))
+import nnlib
+nnlib.Network, nnlib.Perceptron, nnlib.SigmoidNeuron, nnlib.gradcheck
+loaded()
+nnlib.MLPClassifier
+loaded()
+nnlib.plotting
+loaded()
+nnlib.datasets.load_wine_frame()
+loaded()
+"""
+
+
+def test_import_nnlib_loads_none_of_the_heavy_packages():
+    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=300, check=True)
+    after_import, after_mlp, after_plotting, after_wine = [set(filter(None, line.split(",")))
+                                                          for line in result.stdout.splitlines()]
+    assert after_import == set()
+    assert "sklearn" in after_mlp
+    assert "matplotlib" in after_plotting
+    assert "pandas" in after_wine
