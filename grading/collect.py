@@ -17,6 +17,7 @@ under the expected name, and of several notebooks from one student the one with 
 is graded.
 """
 
+import copy
 import json
 import re
 import shutil
@@ -51,13 +52,31 @@ def _read_notebook(path):
         data = json.loads(text)
         if not isinstance(data, dict) or not isinstance(data.get("cells", data.get("worksheets")), list):
             return None, "valid JSON but not a notebook (no list of cells)"
-        return nbformat.reads(text, as_version=4), None
+        notebook = nbformat.reads(text, as_version=4)
+        nbformat.validate(notebook)
+        return notebook, None
+    except nbformat.ValidationError as error:
+        return None, f"not a valid notebook ({error.message[:200]})"
     except UnicodeDecodeError as error:
         return None, f"not UTF-8 text ({error.reason} at byte {error.start})"
     except json.JSONDecodeError as error:
         return None, f"not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})"
     except Exception as error:  # nbformat's own complaints about a damaged notebook
         return None, f"not a readable notebook ({type(error).__name__}: {error})"
+
+
+def restore_metadata(notebook, released_cells):
+    """Give every cell that carries a released cell's grade_id that cell's nbgrader metadata again (a damaged or
+    edited ``points``, ``grade`` or ``locked`` would otherwise change or break its grading); returns the ids."""
+    restored = []
+    for cell in notebook.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in released_cells:
+            master = released_cells[grade_id].metadata.nbgrader
+            if cell.metadata.nbgrader != master:
+                cell.metadata.nbgrader = copy.deepcopy(master)
+                restored.append(grade_id)
+    return restored
 
 
 def placeholder(reason, source):
@@ -110,7 +129,8 @@ def collect(course, src, exercise=None, id_pattern=None, log=print):
     exercises = course.exercises()
     if exercise is not None:
         course.check_exercises([exercise])
-    release_ids = {ex: set(grade_cells(course.read_release(ex))) for ex in exercises}
+    released = {ex: grade_cells(course.read_release(ex)) for ex in exercises}
+    release_ids = {ex: set(cells) for ex, cells in released.items()}
     problems, ignored = [], []
     found = defaultdict(list)
     for path in sorted(src.rglob("*")):
@@ -153,10 +173,15 @@ def collect(course, src, exercise=None, id_pattern=None, log=print):
         if notebook is None:
             issues.append({"kind": "unreadable", "detail": f"{relative.as_posix()} is {reason}; graded 0"})
             nbformat.write(placeholder(reason, relative.as_posix()), destination)
-        elif notebook.nbformat == 4 and json.loads(path.read_bytes()).get("nbformat") == 4:
-            shutil.copyfile(path, destination)  # byte for byte: collecting twice gives the same file
         else:
-            nbformat.write(notebook, destination)  # an old-format notebook, converted
+            restored = restore_metadata(notebook, released[ex])
+            if restored:
+                issues.append({"kind": "changed cell metadata", "detail": (
+                    f"the nbgrader settings of {', '.join(restored)} were changed; the released ones were used")})
+            if restored or json.loads(path.read_bytes()).get("nbformat") != 4:
+                nbformat.write(notebook, destination)  # repaired, or an old-format notebook converted
+            else:
+                shutil.copyfile(path, destination)  # byte for byte: collecting twice gives the same file
         record = course.read_record(ex, student)
         record.update(student=student, exercise=ex, source=str(path), collected=issues,
                       submitted_sha256=sha256(destination))

@@ -57,14 +57,17 @@ def secret_lines(source_notebook, public=()):
 
 
 def hidden_test_lines(source_notebook, public=()):
-    """The telling lines of the hidden-test blocks only."""
+    """The telling lines of the hidden-test blocks only (those that are also in a solution are left out: a
+    student's own answer may hold them, and rightly shows in their feedback)."""
+    solution, _ = split_blocks(source_notebook, "BEGIN SOLUTION", "END SOLUTION")
     hidden, _ = split_blocks(source_notebook, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
-    return _telling(hidden, _shown(source_notebook, public))
+    return _telling(hidden, _shown(source_notebook, [*public, "\n".join(solution)]))
 
 
 def _shown(source_notebook, public):
-    """The text that is not secret, one normalised line per line: outside every block of the source notebook, or
-    in a public text. A secret line found anywhere in it (say, quoted in a visible test's hint) is not secret."""
+    """The text that is not secret, whitespace collapsed: outside every block of the source notebook, or in a public
+    text. A secret line found anywhere in it (say, quoted in a visible test's hint, or in a paragraph, where it may
+    be wrapped over two lines) is not secret."""
     outside = []
     for source in _sources(source_notebook):
         within = False
@@ -75,7 +78,7 @@ def _shown(source_notebook, public):
                 within = False
             elif not within:
                 outside.append(line)
-    return "\n".join(normalise(line) for line in outside + [ln for text in public for ln in text.splitlines()])
+    return normalise("\n".join(outside + list(public)))
 
 
 def readable_text(path):

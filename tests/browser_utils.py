@@ -105,25 +105,37 @@ def serve_directory(directory):
         thread.join(timeout=10)
 
 
+@contextlib.contextmanager
+def build_lock():
+    """Hold an exclusive lock on _build while building the book or copying the built site.
+
+    Every test that runs `jupyter-book build` into _build should build inside this lock (tests/test_book.py
+    included): under pytest-xdist, two test files on two workers would otherwise write _build at the same time.
+    """
+    (ROOT / "_build").mkdir(exist_ok=True)
+    with open(ROOT / "_build" / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def build_site(timeout=1200):
     """Build the book into _build/html with the venv's jupyter-book; return (return code, output).
 
-    The same flags as tests/test_book.py's strict build (less `--all`), so that after it this is a no-op, and
-    executed notebooks come from _build/.jupyter_cache. A lock keeps two of these builds from writing _build at
-    the same time. The strict build's verdict on warnings belongs to test_book.py; the callers here check that
-    the pages they need were written.
+    The same flags as tests/test_book.py's strict build (less `--all`), so that after it this is close to a
+    no-op, and executed notebooks come from _build/.jupyter_cache. The strict build's verdict on warnings belongs
+    to test_book.py; the callers here check that the pages they need were written. Call it inside build_lock().
     """
     assert JUPYTER_BOOK.exists(), f"jupyter-book not found next to {sys.executable}"
-    (ROOT / "_build").mkdir(exist_ok=True)
-    with open(ROOT / "_build" / ".browser-tests.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        proc = subprocess.run(
-            [str(JUPYTER_BOOK), "build", "-W", "-n", "--keep-going", str(ROOT)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+    proc = subprocess.run(
+        [str(JUPYTER_BOOK), "build", "-W", "-n", "--keep-going", str(ROOT)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return proc.returncode, re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
 
 

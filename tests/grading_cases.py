@@ -117,6 +117,18 @@ class Exercise:
         del nb.cells[self.first_test[0]]
         return nb
 
+    def with_points_changed(self):
+        """The full solution, with the first test claiming 100 points: the released points must be used."""
+        nb = self.answered()
+        meta(nb.cells[self.first_test[0]])["points"] = 100
+        return nb
+
+    def damaged(self):
+        """Valid JSON, but not a valid notebook: a cell's source is a number."""
+        data = json.loads(nbformat.writes(self.answered()))
+        data["cells"][self.first_test[0]]["source"] = 5
+        return json.dumps(data).encode()
+
     def with_tests_edited(self):
         """The blank notebook with every test cell emptied: it would pass all if the edits were kept."""
         nb = self.blank()
@@ -151,7 +163,9 @@ def pathological(ex):
         "deletes_test": (name, ex.without_first_test(), full - ex.first_test[2], {"deleted test cell"}),
         "edits_tests": (name, ex.with_tests_edited(), 0.0, {"edited test cell"}),
         "renamed": (f"Copy of {ex.name} (1).ipynb", ex.answered(), full, {"renamed"}),
-        "not_json": (name, json.dumps(nbformat.v4.new_notebook())[:-20].encode(), 0.0, {"unreadable"}),
+        "not_json": (name, nbformat.writes(ex.answered())[:-200].encode(), 0.0, {"unreadable"}),
+        "damaged": (name, ex.damaged(), 0.0, {"unreadable"}),
+        "changes_points": (name, ex.with_points_changed(), full, {"changed cell metadata"}),
     }
     return cases
 

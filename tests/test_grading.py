@@ -131,3 +131,24 @@ def test_built_site_holds_no_solution(built_site):
     assert site.is_dir(), "the book did not build"
     found = leaks.find_leaks(site, leaks.course_secrets(Course(ROOT)))
     assert found == [], "solution or hidden-test text in the site:\n" + "\n".join(f"{p}: {t}" for p, t in found)
+
+
+def test_failing_hidden_test_shows_only_its_last_line():
+    """A failing hidden assert's traceback quotes the hidden code: the feedback keeps only `ename: evalue`."""
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    from grading.preprocessors import HideHiddenTestTracebacks
+
+    hidden = "assert secret_check(step), 'step passes the second check'"
+    cell = nbformat.v4.new_code_cell(f"assert True\n### BEGIN HIDDEN TESTS\n{hidden}\n### END HIDDEN TESTS")
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 1, "solution": False, "locked": True,
+                                 "schema_version": 3}
+    cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="step passes the second check",
+                                           traceback=["Cell In[3], line 3", f"----> 3 {hidden}",
+                                                      "AssertionError: step passes the second check"])]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    nb, _ = HideHiddenTestTracebacks().preprocess(nb, {})
+    nb, _ = ClearHiddenTests(enforce_metadata=False).preprocess(nb, {})
+    text = nbformat.writes(nb)
+    assert "secret_check" not in text and "HIDDEN" not in text
+    assert nb.cells[0].outputs[0].traceback[0] == "AssertionError: step passes the second check"

@@ -201,3 +201,30 @@ def test_collect_reports_what_it_cannot_place(fresh_course, tmp_path):
     assert collect(fresh_course, src, log=lambda *_: None) == {}
     problems = (fresh_course.grades / "collect_problems.json").read_text()
     assert "unknown exercise" in problems and "unknown student" in problems
+
+
+def test_a_submission_past_its_time_limit_is_stopped_and_the_class_goes_on(tmp_path):
+    """A submission that outlasts its wall-clock limit (here: one long cell under a long cell timeout) has its
+    grading process killed, kernel included, is graded 0 and flagged; the next submission is graded as usual."""
+    import psutil
+
+    course = make_course(tmp_path / "course", [NAME])
+    grading(course, "release", NAME)
+    ex = Exercise(course / "solutions" / NAME / f"{NAME}.ipynb", course / "exercises" / NAME / f"{NAME}.ipynb")
+    src = write_submissions(tmp_path / "download", {
+        "a_slow": (f"{NAME}.ipynb", ex.with_cell("import time\ntime.sleep(600)")[0], 0.0, set()),
+        "b_solution": (f"{NAME}.ipynb", ex.answered(), ex.test_points, set()),
+    })
+    env = dict(os.environ, NBGRADER_CELL_TIMEOUT="900", NBGRADER_SUBMISSION_LIMIT="40")
+    for step in (["collect", str(src)], ["autograde"], ["export"], ["summary"]):
+        result = subprocess.run([sys.executable, "-m", "grading", *step], cwd=course, env=env, text=True,
+                                capture_output=True, timeout=900)
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert scores(course) == {"a_slow": 0.0, "b_solution": ex.test_points}
+    assert "autograde failed" in attention_kinds(course)["a_slow"]
+    assert not (course / "autograded" / "a_slow").exists() or not any((course / "autograded" / "a_slow").iterdir())
+    leftovers = []
+    for process in psutil.process_iter(["cwd", "cmdline"]):
+        if str(course) in (process.info["cwd"] or "") and "ipykernel" in " ".join(process.info["cmdline"] or []):
+            leftovers.append(process.pid)
+    assert leftovers == [], "a kernel of the stopped grading process is still running"

@@ -8,10 +8,13 @@ a kernel through the server's websocket, as JupyterLab's notebook does. The serv
 """
 
 import http.cookiejar
+import importlib.metadata
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +36,7 @@ JUPYTER = Path(sys.executable).parent / "jupyter"
 START_TIMEOUT = 120  # seconds for the server to answer /api/status (2 shared cores, nbgrader's imports)
 CELL_TIMEOUT = 60  # seconds for one cell's reply
 STOP_TIMEOUT = 30  # seconds for the server to exit after SIGTERM
+NBGRADER_LAB = "@jupyter/nbgrader"  # the JupyterLab extension nbgrader 0.9 ships
 
 
 def exercise_names():
@@ -147,6 +151,8 @@ def lab():
         ended = stop_lab(server)
         shutil.rmtree(workdir, ignore_errors=True)
         assert ended != "killed", f"jupyter lab (PID {server.proc.pid}) ignored SIGTERM for {STOP_TIMEOUT} s"
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", server.port)) != 0, f"port {server.port} still answers"
 
 
 # Kernels through the server ------------------------------------------------------------------------------------
@@ -215,13 +221,17 @@ def grade_id(cell):
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
+def is_answer(cell):
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
+
+
 def fill_in_answers(student_cells, source_cells):
     """The student's notebook with each answer cell's source taken from the instructor's version (by grade_id)."""
-    answers = {grade_id(c): c["source"] for c in source_cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    answers = {grade_id(c): c["source"] for c in source_cells if is_answer(c)}
     filled, missing = [], []
     for cell in student_cells:
         cell = dict(cell)
-        if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+        if is_answer(cell):
             if grade_id(cell) not in answers:
                 missing.append(grade_id(cell))
             else:
@@ -233,6 +243,10 @@ def fill_in_answers(student_cells, source_cells):
 
 
 # The tests -----------------------------------------------------------------------------------------------------
+
+
+def test_an_exercise_is_available():
+    assert exercise_names(), "no exercise has both exercises/<ex>/<ex>.ipynb and solutions/<ex>/<ex>.ipynb"
 
 
 @pytest.mark.timeout(600)
@@ -268,19 +282,33 @@ def test_contents_api_lists_exercises_and_chapters(lab):
 
 @pytest.mark.timeout(600)
 def test_nbgrader_extensions_are_enabled(lab):
-    """The front-end extension (@jupyter/nbgrader) through JupyterLab's extension API, the server extensions
-    through the pages they serve."""
-    extensions = lab.get("/lab/api/extensions")
-    entries = extensions[0] if isinstance(extensions, list) and extensions and isinstance(extensions[0], list) \
-        else extensions
-    nbgrader = [e for e in entries if e.get("name") == "@jupyter/nbgrader"]
-    assert nbgrader, f"@jupyter/nbgrader is not installed; extensions: {[e.get('name') for e in entries]}"
-    assert nbgrader[0].get("enabled") is True, f"@jupyter/nbgrader is installed but disabled: {nbgrader[0]}"
-    assert nbgrader[0].get("installed", True) is True
-    # Server extensions: the formgrader (instructors) and the assignment list (learners) answer their routes.
-    for path in ("/formgrader", "/assignments"):
-        status, payload = lab.api("GET", path)
-        assert status == 200, f"nbgrader's {path} answered {status}: {str(payload)[:200]}\n{lab.log_tail()}"
+    """The front-end extension @jupyter/nbgrader: in the page config that /lab hands the browser, with none of its
+    plugins disabled, and enabled in JupyterLab's extension API; the server extensions: their pages answer."""
+    page = lab.get("/lab")
+    match = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S)
+    assert match, "no jupyter-config-data in the /lab page"
+    config = json.loads(match.group(1))
+    federated = [e.get("name") for e in config.get("federated_extensions", [])]
+    assert NBGRADER_LAB in federated, f"/lab does not load {NBGRADER_LAB}; it loads {federated}"
+    disabled = [d for d in config.get("disabledExtensions", []) if d.startswith(NBGRADER_LAB)]
+    assert not disabled, f"disabled nbgrader plugins: {disabled}"
+
+    # The extension manager spells package names without '@' and '/': @jupyter/nbgrader is jupyter-nbgrader.
+    listed = lab.get("/lab/api/extensions")
+    entries = listed[0] if listed and isinstance(listed[0], list) else listed
+    entry = next((e for e in entries if e.get("name") in (NBGRADER_LAB, "jupyter-nbgrader")), None)
+    assert entry, f"the extension API lists no nbgrader: {[e.get('name') for e in entries]}"
+    assert entry["enabled"] and entry["installed"] and entry.get("status", "ok") == "ok", entry
+
+    # Server extensions: the formgrader (instructors) serves its page, the course list finds this course's
+    # formgrader on this server, and the assignment list answers the version handshake the lab extension makes.
+    status, page = lab.api("GET", "/formgrader")
+    assert status == 200 and "formgrader" in page, f"/formgrader answered {status}\n{lab.log_tail()}"
+    courses = lab.get("/formgraders")
+    assert courses["success"] and any(c["url"].startswith(lab.base) for c in courses["value"]), courses
+    version = importlib.metadata.version("nbgrader")
+    handshake = lab.get(f"/nbgrader_version?version={version}")
+    assert handshake == {"success": True}, f"nbgrader's version handshake for {version}: {handshake}"
 
 
 @pytest.mark.timeout(600)
@@ -327,6 +355,3 @@ def test_exercise_runs_in_a_kernel_through_the_server(lab, exercise):
         lab.api("DELETE", f"/api/sessions/{session['id']}")
     assert lab.get("/api/kernels") == [], "a kernel is still running after DELETE"
 
-
-def test_an_exercise_is_available():
-    assert exercise_names(), "no exercise has both exercises/<ex>/<ex>.ipynb and solutions/<ex>/<ex>.ipynb"

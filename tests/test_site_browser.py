@@ -12,6 +12,7 @@ never fail would show.
 import html
 import json
 import re
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
@@ -34,14 +35,24 @@ SHOT_MODES = ("light", "dark")
 
 
 @pytest.fixture(scope="module")
-def site():
-    """Build the book, serve _build/html on a free localhost port; yield the base URL."""
-    rc, output = bu.build_site()
-    missing = [f"{f}.html" for f in PAGES + EXTRA_PAGES + ["index"] if not (bu.HTML / f"{f}.html").is_file()]
-    assert not missing, (
-        f"the build (exit {rc}) wrote no {missing} in {bu.HTML}:\n" + "\n".join(output.splitlines()[-30:])
-    )
-    with bu.serve_directory(bu.HTML) as base:
+def site_dir(tmp_path_factory):
+    """Build the book, then copy _build/html aside, so that a later build cannot change pages under the tests."""
+    with bu.build_lock():
+        rc, output = bu.build_site()
+        expected = PAGES + EXTRA_PAGES + ["index"]
+        missing = [f"{f}.html" for f in expected if not (bu.HTML / f"{f}.html").is_file()]
+        assert not missing, (
+            f"the build (exit {rc}) wrote no {missing} in {bu.HTML}:\n" + "\n".join(output.splitlines()[-30:])
+        )
+        snapshot = tmp_path_factory.mktemp("site") / "html"
+        shutil.copytree(bu.HTML, snapshot)
+    return snapshot
+
+
+@pytest.fixture(scope="module")
+def site(site_dir):
+    """The built site served on a free localhost port; yields the base URL."""
+    with bu.serve_directory(site_dir) as base:
         yield base
 
 
@@ -384,9 +395,9 @@ def broken_links(root):
 
 
 @pytest.mark.timeout(1500)
-def test_internal_links_resolve(site):
-    problems, pages = broken_links(bu.HTML)
-    assert pages >= len(PAGES), f"only {pages} HTML pages found under {bu.HTML}"
+def test_internal_links_resolve(site_dir):
+    problems, pages = broken_links(site_dir)
+    assert pages >= len(PAGES), f"only {pages} HTML pages found under {site_dir}"
     assert not problems, f"{len(problems)} broken internal links:\n" + "\n".join(problems[:50])
 
 
