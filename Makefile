@@ -26,8 +26,9 @@ book: $(STAMP)  ## Build the site (notebooks executed, results cached) into _bui
 	$(BIN)/jupyter-book build -W -n --keep-going .
 	@echo "The site is at $(CURDIR)/_build/html/index.html (make serve shows it on http://localhost:$(PORT))"
 
+# pytest runs two workers on two cores: one BLAS thread each, or they fight over the cores.
 test: $(STAMP)  ## Run the whole test suite (library, notebooks, book, grading)
-	@$(BIN)/python -m pytest; rc=$$?; \
+	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; exit $$rc
 
 lab: $(STAMP)  ## Open JupyterLab on the exercises

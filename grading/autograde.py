@@ -98,12 +98,14 @@ def score(course, exercise, student):
 
 
 def is_current(course, exercise, student):
-    """Was this submission autograded from the same file with the same settings?"""
+    """Was this submission graded from the same file with the same settings (successfully, or graded 0 after its
+    autograding failed)? Then grading it again would change nothing."""
     record = course.read_record(exercise, student)
     path = course.submission(exercise, student)
+    failed = any(issue["kind"] == "autograde failed" for issue in record.get("autograded", []))
     return (path.is_file() and record.get("autograded_sha256") == sha256(path)
             and record.get("autograde_settings") == settings(course, exercise)
-            and course.autograded_notebook(exercise, student).is_file()
+            and (failed or course.autograded_notebook(exercise, student).is_file())
             and score(course, exercise, student)[0] is not None)
 
 

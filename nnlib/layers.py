@@ -259,8 +259,8 @@ class Network:
     def fit(self, X, Y, learning_rate=0.1, epochs=1000):
         """Full-batch gradient descent for ``epochs`` steps; returns the objective before each step (a list).
 
-        A small loop for the chapters; :class:`nnlib.MLPClassifier` adds minibatches, shuffling, validation and
-        early stopping on top of the same layers.
+        A small loop for the chapters; :class:`nnlib.MLPClassifier` adds minibatches, shuffling, momentum and
+        a stop on a stalled loss on top of the same layers.
         """
         X = check_array(X, "X", dtype=self.layers[0].W.dtype)
         Y = check_array(Y, "Y", ndim=None, dtype=self.layers[0].W.dtype)

@@ -105,11 +105,11 @@ class Exercise:
         nb = self.answered(skip={meta(self.released.cells[last])["grade_id"]})
         return nb, self.points_before(last)
 
-    def with_cell(self, code):
-        """The full solution with a cell of the student's own inserted just after the first test cell."""
+    def with_cell(self, *codes):
+        """The full solution with cells of the student's own inserted just after the first test cell."""
         nb = self.answered()
         index = self.first_test[0] + 1
-        nb.cells.insert(index, nbformat.v4.new_code_cell(code))
+        nb.cells[index:index] = [nbformat.v4.new_code_cell(code) for code in codes]
         return nb, index
 
     def without_first_test(self):
@@ -138,10 +138,12 @@ class Exercise:
         return nb
 
 
-def pathological(ex):
+def pathological(ex, slow_cells=0, cell_seconds=0):
     """``{student: (file name, notebook or bytes, expected score, expected attention kinds)}`` for one exercise.
 
     Cells that stop the kernel are inserted after the first test, so only that test (and those above) score.
+    With ``slow_cells``, one more submission has that many cells of ``cell_seconds`` each after the first test:
+    each within the cell timeout, together past the submission's time limit, so it is stopped and graded 0.
     """
     full, before_kill = ex.test_points, ex.points_before(ex.first_test[0] + 1)
     name = f"{ex.name}.ipynb"
@@ -167,6 +169,9 @@ def pathological(ex):
         "damaged": (name, ex.damaged(), 0.0, {"unreadable"}),
         "changes_points": (name, ex.with_points_changed(), full, {"changed cell metadata"}),
     }
+    if slow_cells:
+        cases["too_slow"] = (name, ex.with_cell(*[f"import time\ntime.sleep({cell_seconds})"] * slow_cells)[0],
+                             0.0, {"autograde failed"})
     return cases
 
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 import nnlib
 from nnlib import ACTIVATIONS, LOSSES, Dense, Network, one_hot
 from nnlib.gradcheck import numerical_gradient, rel_error
+from test_nnlib_losses import targets
 
 FAST = settings(max_examples=30, deadline=None)
 
@@ -36,14 +37,6 @@ def network_gradients(network, X, Y):
     return analytic, numeric
 
 
-def targets_for(loss, rng, n_samples, n_outputs):
-    if loss == "squared_error":
-        return rng.standard_normal((n_samples, n_outputs))
-    if loss == "binary_cross_entropy":
-        return rng.integers(0, 2, (n_samples, n_outputs)).astype(float)
-    return np.eye(n_outputs)[rng.integers(0, n_outputs, n_samples)]
-
-
 # -- gradients -------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("use_bias", [True, False])
@@ -65,7 +58,7 @@ def test_network_gradients_match_finite_differences(hidden, loss, alpha, rng):
     n_out = 1 if loss == "binary_cross_entropy" else 3
     network = Network([Dense(2, 4, hidden, random_state=1), Dense(4, n_out, random_state=2)], loss=loss, alpha=alpha)
     X = rng.standard_normal((4, 2))
-    Y = targets_for(loss, rng, 4, n_out)
+    Y = targets(loss, rng, 4, n_out)
     analytic, numeric = network_gradients(network, X, Y)
     for name in analytic:
         assert rel_error(analytic[name], numeric[name]) < 1e-7, name
@@ -98,7 +91,7 @@ def test_network_gradients_for_random_sizes(sizes, n_samples, activations, loss,
     network = Network([Dense(a, b, g, random_state=rng) for a, b, g in zip(sizes[:-1], sizes[1:], kinds)],
                       loss=loss, alpha=alpha)
     X = rng.standard_normal((n_samples, sizes[0]))
-    Y = targets_for(loss, rng, n_samples, sizes[-1])
+    Y = targets(loss, rng, n_samples, sizes[-1])
     analytic, numeric = network_gradients(network, X, Y)
     for name in analytic:
         np.testing.assert_allclose(analytic[name], numeric[name], rtol=1e-7, atol=1e-9, err_msg=name)
@@ -231,12 +224,16 @@ def test_network_fit_rejects_bad_settings(small_network, kwargs, error, message)
         small_network.fit(X, y, **kwargs)
 
 
-@pytest.mark.parametrize("loss, n_out", [("squared_error", 1), ("categorical_cross_entropy", 2)])
-def test_network_fit_with_a_huge_rate_raises_divergence_error(loss, n_out):
+@pytest.mark.parametrize("loss, n_out, rate, message", [
+    ("squared_error", 1, 1e8, r"the loss grew from .* learning_rate \(now 100000000.0\), e.g. 1e\+07"),
+    ("categorical_cross_entropy", 2, 1e8, r"the loss grew from .* learning_rate \(now 100000000.0\), e.g. 1e\+07"),
+    ("squared_error", 1, 1e300, r"the loss became inf.* learning_rate \(now 1e\+300\), e.g. 1e\+299"),  # overflows
+])
+def test_network_fit_with_a_huge_rate_raises_divergence_error(loss, n_out, rate, message):
     X, y = nnlib.datasets.three_input_example()
     Y = np.hstack([y, 1 - y])[:, :n_out]
     network = Network([Dense(3, 4, "tanh", random_state=0), Dense(4, n_out, random_state=1)], loss=loss)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no RuntimeWarning (overflow, invalid value) on the way
-        with pytest.raises(nnlib.DivergenceError, match=r"diverged.*try a smaller learning_rate \(now 100000000.0\), e.g. 1e\+07"):
-            network.fit(X * 100, Y, learning_rate=1e8, epochs=200)
+        with pytest.raises(nnlib.DivergenceError, match=r"Training diverged at epoch \d+: " + message):
+            network.fit(X * 100, Y, learning_rate=rate, epochs=200)

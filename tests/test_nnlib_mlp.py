@@ -269,15 +269,17 @@ def test_predict_rejects_bad_data(X, message):
             getattr(model, method)(X)
 
 
-@pytest.mark.parametrize("batch_size", [None, 32])
-def test_diverging_run_raises_divergence_error_without_warnings(batch_size):
+# Full batches: the loss grows past a million times its start while still finite (a cross-entropy grows only
+# linearly in the logits). One sample per step: it overflows to NaN within the first epoch.
+@pytest.mark.parametrize("batch_size, how", [(None, "grew from"), (32, "grew from"), (1, "became nan")])
+def test_diverging_run_raises_divergence_error_without_warnings(batch_size, how):
     X, y = load_wine(return_X_y=True)  # unscaled: proline is in the hundreds and thousands
     model = MLPClassifier(learning_rate_init=1e6, batch_size=batch_size, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a numpy RuntimeWarning (overflow, invalid value) would fail here
         with pytest.raises(nnlib.DivergenceError,
-                           match=r"diverged at epoch \d+: .* try a smaller learning_rate_init \(now 1000000.0\), "
-                                 r"e.g. 100000"):
+                           match=rf"diverged at epoch \d+: the loss {how}.* try a smaller learning_rate_init "
+                                 r"\(now 1000000.0\), e.g. 100000"):
             model.fit(X, y)
     assert issubclass(nnlib.DivergenceError, ArithmeticError)
 
