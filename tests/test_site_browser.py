@@ -191,14 +191,14 @@ def reader_problems(context, external, url, expect_math=False):
     if expect_math and not info["mjxContainers"]:
         problems.append("the source has math but the page shows none typeset by MathJax (no <mjx-container>)")
     problems += [f"requested {u} from outside localhost (nothing may be downloaded)" for u in external[seen_external:]]
-    for img in info["images"]:
-        if not img["complete"] or img["naturalWidth"] == 0:
-            problems.append(f"image does not load: {img['src']}")
-        alt = (img["alt"] or "").strip()
-        if not alt:
-            problems.append(f"image without alt text: {img['src']}")
-        elif FILE_NAME_ALT.search(alt):
-            problems.append(f"image whose alt text is its file name, not a description: {img['src']}")
+    images = info["images"]
+    broken = [i["src"] for i in images if not i["complete"] or not i["naturalWidth"]]
+    problems += summarise("image does not load", broken)
+    problems += summarise("image without alt text", [i["src"] for i in images if not (i["alt"] or "").strip()])
+    problems += summarise(
+        "image whose alt text is its file name, not a description",
+        [i["src"] for i in images if FILE_NAME_ALT.search((i["alt"] or "").strip())],
+    )
     if info["mathElements"] and not info["mathJaxLoaded"]:
         problems.append(f"{info['mathElements']} math elements but MathJax never loaded: the math shows as raw TeX")
     else:
@@ -249,32 +249,29 @@ def test_page_reads_cleanly(site, chromium, doc):
 # Navigation ----------------------------------------------------------------------------------------------------
 
 
-def click_through(page, selector, limit):
-    """Follow `selector` (a next/previous link) by clicking it until there is none; return the paths visited."""
-    visited = [urlsplit(page.url).path]
-    for _ in range(limit):
-        link = page.locator(selector)
-        if link.count() == 0:
-            break
-        target = urljoin(page.url, link.first.get_attribute("href"))
-        link.first.click()
-        page.wait_for_url(target, wait_until="domcontentloaded")
-        visited.append(urlsplit(page.url).path)
-    return visited
-
-
 @pytest.mark.timeout(1500)
 def test_next_and_previous_links_walk_the_toc_in_order(site, chromium):
+    """Clicking 'next' from the root page visits every page of _toc.yml in order; on each page 'previous' points
+    back to the page before."""
     expected = [f"/{f}.html" for f in PAGES]
     page, _ = open_page(chromium[0], site)  # index.html sends the reader to the root page
+    visited, previous = [], []
     try:
-        page.wait_for_url(urljoin(site, f"{PAGES[0]}.html"), wait_until="load")
-        forward = click_through(page, "a.right-next", limit=len(PAGES) + 2)
-        assert forward == expected, f"'next' links walk {forward}, _toc.yml says {expected}"
-        backward = click_through(page, "a.left-prev", limit=len(PAGES) + 2)
-        assert backward == expected[::-1], f"'previous' links walk {backward}, _toc.yml says {expected[::-1]}"
+        page.wait_for_url(urljoin(site, f"{PAGES[0]}.html"), wait_until="domcontentloaded")
+        for _ in range(len(PAGES) + 2):
+            visited.append(urlsplit(page.url).path)
+            back = page.locator("a.left-prev")
+            previous.append(urlsplit(urljoin(page.url, back.get_attribute("href"))).path if back.count() else None)
+            link = page.locator("a.right-next")
+            if link.count() == 0:
+                break
+            target = urljoin(page.url, link.get_attribute("href"))
+            link.click()
+            page.wait_for_url(target, wait_until="domcontentloaded")
     finally:
         page.close()
+    assert visited == expected, f"'next' links walk {visited}; _toc.yml says {expected}"
+    assert previous == [None] + expected[:-1], f"'previous' links on those pages point to {previous}"
 
 
 @pytest.mark.timeout(1500)
