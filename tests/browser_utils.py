@@ -121,24 +121,6 @@ def build_lock():
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def build_site(timeout=1200):
-    """Build the book into _build/html with the venv's jupyter-book; return (return code, output).
-
-    The same flags as tests/test_book.py's strict build (less `--all`), so that after it this is close to a
-    no-op, and executed notebooks come from _build/.jupyter_cache. The strict build's verdict on warnings belongs
-    to test_book.py; the callers here check that the pages they need were written. Call it inside build_lock().
-    """
-    assert JUPYTER_BOOK.exists(), f"jupyter-book not found next to {sys.executable}"
-    proc = subprocess.run(
-        [str(JUPYTER_BOOK), "build", "-W", "-n", "--keep-going", str(ROOT)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    return proc.returncode, re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
-
-
 @contextlib.contextmanager
 def fresh_user_data_dir():
     """An empty Chromium profile folder, removed afterwards."""

@@ -36,12 +36,13 @@ BUILT_FROM = {}  # chapter -> its notebook as read just before the build
 
 
 @pytest.fixture(scope="module")
-def site_dir(tmp_path_factory):
-    """Build the book, then copy _build/html aside, so that a later build cannot change pages under the tests."""
+def site_dir(tmp_path_factory, built_site):
+    """The built book (conftest's strict build), copied aside so that a later build cannot change pages under the
+    tests."""
     with bu.build_lock():
         for doc in CHAPTERS:  # what the site is built from, for the download check
             BUILT_FROM[doc] = nbformat.read(bu.ROOT / f"{doc}.ipynb", as_version=4)
-        rc, output = bu.build_site()
+        rc, output = built_site.returncode, built_site.stdout
         expected = PAGES + EXTRA_PAGES + ["index"]
         missing = [f"{f}.html" for f in expected if not (bu.HTML / f"{f}.html").is_file()]
         assert not missing, (
@@ -443,19 +444,30 @@ CANARY_PAGE = """<!DOCTYPE html><html><head><title>canary</title></head><body><m
 """
 
 
+CANARY_MATH_PAGE = """<!DOCTYPE html><html><head><link rel="icon" href="data:,">
+<script defer src="_static/mathjax/tex-chtml.js"></script></head><body><main>
+<p>Inline <span class="math notranslate nohighlight">\\(x\\)</span> and display math:</p>
+<div class="math notranslate nohighlight">\\[ z = w \\cdot x + b \\]</div>
+</main></body></html>
+"""
+
+
 @pytest.mark.timeout(300)
 def test_canary_reader_checks_find_a_broken_page(chromium, tmp_path):
     """A page with each fault the page check looks for: each must be reported."""
     context, external = chromium
     solution = SOLUTION_BLOCKS[0][1] if SOLUTION_BLOCKS else "### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION"
     (tmp_path / "canary.html").write_text(CANARY_PAGE.format(solution=html.escape(solution)))
+    (tmp_path / "canary-math.html").write_text(CANARY_MATH_PAGE)
     with bu.serve_directory(tmp_path) as base:
         problems = reader_problems(context, external, urljoin(base, "canary.html"), expect_math=True)
+        math_problems = reader_problems(context, external, urljoin(base, "canary-math.html"), expect_math=True)
     text = "\n".join(problems)
+    assert any("2 math elements but MathJax never loaded" in p for p in math_problems), math_problems
     for expected in (
         "canary console error",
         "HTTP 404",
-        "image does not load: missing.png",
+        "image does not load (1x): 'missing.png'",
         "image without alt text",
         "alt text is its file name",
         "raw TeX",
