@@ -193,19 +193,31 @@ def _start_worker(course, exercise, students, log_file):
     process = subprocess.Popen(command, cwd=course.root, stdin=subprocess.DEVNULL, stdout=log_file,
                                stderr=subprocess.STDOUT, pass_fds=(write_fd,))
     os.close(write_fd)
-    return process, os.fdopen(read_fd, "r")
+    return process, _Channel(read_fd)
 
 
-def _read_event(channel, deadline):
-    """The next JSON line from the worker, ``None`` at the deadline, ``"eof"`` when the worker has gone."""
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        return None
-    ready, _, _ = select.select([channel], [], [], remaining)
-    if not ready:
-        return None
-    line = channel.readline()
-    return json.loads(line) if line else "eof"
+class _Channel:
+    """The worker's reports, one JSON object a line, read without buffering so that a deadline holds: a buffered
+    reader may hold the next line while ``select`` waits on an empty pipe."""
+
+    def __init__(self, fd):
+        self.fd, self.pending = fd, b""
+
+    def read_event(self, deadline):
+        """The next report, ``None`` at the deadline, ``"eof"`` when the worker has gone."""
+        while b"\n" not in self.pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self.fd], [], [], remaining)[0]:
+                return None
+            chunk = os.read(self.fd, 1 << 16)
+            if not chunk:
+                return "eof"
+            self.pending += chunk
+        line, self.pending = self.pending.split(b"\n", 1)
+        return json.loads(line)
+
+    def close(self):
+        os.close(self.fd)
 
 
 def _grade_class(course, exercise, todo, limit, log, log_path):
@@ -216,7 +228,7 @@ def _grade_class(course, exercise, todo, limit, log, log_path):
             process, channel = _start_worker(course, exercise, todo, log_file)
             current, deadline = None, time.monotonic() + limit + 60  # + the worker's own start-up
             while True:
-                event = _read_event(channel, deadline)
+                event = channel.read_event(deadline)
                 if event is None or event == "eof":
                     break
                 if event["event"] == "start":

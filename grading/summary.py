@@ -128,14 +128,15 @@ def histogram(course, table):
         for exercise, _, _ in panels:
             for student, submission in table[exercise].items():
                 totals[student] += submission["score"]
-        panels.append(("all exercises (total per student)", list(totals.values()),
+        panels.append(("all exercises, total per student", list(totals.values()),
                        sum(top for _, _, top in panels)))
     figure, axes = plt.subplots(len(panels) or 1, 1, figsize=(6, 2.6 * max(len(panels), 1)), squeeze=False)
     for ax, (title, scores, top) in zip(axes[:, 0], panels):
         bins = [x - 0.5 for x in range(int(top) + 2)] if top <= 40 else 20
         ax.hist(scores, bins=bins, range=None if top <= 40 else (0, top), color="#4477aa", edgecolor="white")
-        ax.set(title=f"{title}: {len(scores)} submission(s)", xlabel=f"total score (out of {_fmt(top)})",
-               ylabel="submissions", xlim=(-0.5, top + 0.5))
+        who = "students" if title.startswith("all exercises") else "submissions"
+        ax.set(title=f"{title}: {len(scores)} {who}", xlabel=f"total score (out of {_fmt(top)})",
+               ylabel=who, xlim=(-0.5, top + 0.5))
         ax.yaxis.get_major_locator().set_params(integer=True)
     if not panels:
         axes[0, 0].text(0.5, 0.5, "no graded submission yet", ha="center", va="center")
