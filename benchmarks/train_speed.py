@@ -99,8 +99,8 @@ def fit_sklearn(w, seed):
 def fit_torch(w, seed):
     torch.manual_seed(seed)
     dtype = torch.float32 if w.get("float32") else torch.float64
-    X = torch.as_tensor(w["X"], dtype=dtype)
-    y = torch.as_tensor(w["y"], dtype=torch.long)
+    X = torch.tensor(np.asarray(w["X"]), dtype=dtype)  # copies: some inputs are read-only NumPy views
+    y = torch.tensor(np.asarray(w["y"]), dtype=torch.long)
     sizes = [X.shape[1], *w["hidden"], int(y.max()) + 1]
     act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[w["activation"]]
     layers = []

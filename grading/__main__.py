@@ -87,7 +87,7 @@ def main(argv=None):
     elif args.step == "summary":
         summary.summarise(course)
     elif args.step == "grade":
-        steps.release(course, course.exercises())
+        steps.release(course, [args.exercise] if args.exercise else course.exercises())
         collected = collect.collect(course, args.src, exercise=args.exercise, id_pattern=args.id_pattern)
         exercises = sorted({exercise for exercise, _ in collected})
         autograde.autograde(course, exercises, force=args.force)

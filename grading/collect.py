@@ -126,9 +126,11 @@ def collect(course, src, exercise=None, id_pattern=None, log=print):
     src = Path(src).resolve()
     if not src.is_dir():
         raise SystemExit(f"{src} is not a folder")
-    exercises = course.exercises()
     if exercise is not None:
         course.check_exercises([exercise])
+    exercises = [ex for ex in course.exercises() if course.release_notebook(ex).is_file()]
+    if exercise is not None and exercise not in exercises:
+        raise SystemExit(f"{exercise} is not released yet: run `make release EX={exercise}` first")
     released = {ex: grade_cells(course.read_release(ex)) for ex in exercises}
     release_ids = {ex: set(cells) for ex, cells in released.items()}
     problems, ignored = [], []
