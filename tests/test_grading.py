@@ -12,7 +12,6 @@ import filecmp
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest

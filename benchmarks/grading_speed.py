@@ -1,6 +1,6 @@
 """How long grading takes: one submission, and a class of 30, of one exercise (a script, not a test).
 
-    .venv/bin/python tests/grading_benchmark.py [--students 30] [--exercise ex01_perceptron]
+    .venv/bin/python benchmarks/grading_speed.py [--students 30] [--exercise ex01_perceptron]
 
 Builds a temporary copy of the course, releases the exercise, and times each step of the workflow on a class
 whose submissions are two thirds full solutions and one third partly wrong. Prints wall-clock and CPU seconds
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from grading_cases import Exercise, exercises, make_course  # noqa: E402
 
 
