@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from browser_utils import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
@@ -32,23 +33,6 @@ REFERENCE_NUMBERS = {
     "04_moons_network": ["0.85", "0.070758", "0.071316", "0.975"],
     "05_wine_mlp": [("[[17, 0, 0], [0, 14, 1], [0, 0, 13]]", "[[17  0  0]"), "0.98", "(13, 13)"],
 }
-
-
-def toc_files():
-    """Every file listed in _toc.yml (root first), as paths relative to the repository, no suffix."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections"))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return [str(Path(f).with_suffix("")) for f in files]
 
 
 def chapter_notebooks():
