@@ -151,25 +151,31 @@ class Activation:
     function : callable, ``A = function(Z)``
     backward : callable, ``dZ = backward(dA, Z, A)``, where ``A = function(Z)`` was kept from the forward pass
     derivative : callable or None, ``g'(Z)`` elementwise; None for softmax, whose Jacobian is not diagonal
+    in_place : callable or None, ``function`` computed into ``Z`` itself (a layer uses it on its own temporary
+        ``Z`` to save memory and time); None where the activation has no in-place form
     """
 
     name: str
     function: Callable
     backward: Callable
     derivative: Optional[Callable] = None
+    in_place: Optional[Callable] = None
 
     def __call__(self, Z):
         return self.function(Z)
 
 
-# The backward passes below use the kept output A where that is cheapest (sigmoid and tanh), so a layer never
-# evaluates the activation twice.
+# The backward passes below read the kept output A, never Z, so a layer never evaluates the activation twice and
+# may compute A into Z's own memory (``in_place``).
 ACTIVATIONS = {
-    "identity": Activation("identity", identity, lambda dA, Z, A: dA, _identity_derivative),
+    "identity": Activation("identity", identity, lambda dA, Z, A: dA, _identity_derivative, lambda Z: Z),
     "step": Activation("step", step, lambda dA, Z, A: np.zeros_like(dA), _step_derivative),
     "logistic": Activation("logistic", sigmoid, lambda dA, Z, A: dA * A * (1.0 - A), sigmoid_derivative),
-    "tanh": Activation("tanh", tanh, lambda dA, Z, A: dA * (1.0 - A * A), tanh_derivative),
-    "relu": Activation("relu", relu, lambda dA, Z, A: dA * (Z > 0), relu_derivative),
+    "tanh": Activation("tanh", tanh, lambda dA, Z, A: dA * (1.0 - A * A), tanh_derivative,
+                       lambda Z: np.tanh(Z, out=Z)),
+    # relu'(z) = 1 exactly where relu(z) > 0, so the backward pass reads A (Z may have been overwritten by A)
+    "relu": Activation("relu", relu, lambda dA, Z, A: dA * (A > 0), relu_derivative,
+                       lambda Z: np.maximum(Z, 0, out=Z)),
     "softmax": Activation("softmax", softmax, _softmax_backward, None),
 }
 ACTIVATIONS["sigmoid"] = ACTIVATIONS["logistic"]

@@ -139,8 +139,13 @@ class Dense:
         Z = X @ self.W
         if self.b is not None:
             Z += self.b
-        A = self.activation.function(Z)
-        self._cache = (X, Z, A)
+        if self.activation.in_place is not None:
+            # Z is this call's own temporary and the backward pass reads only A: compute A in Z's memory
+            A = self.activation.in_place(Z)
+            self._cache = (X, None, A)
+        else:
+            A = self.activation.function(Z)
+            self._cache = (X, Z, A)
         return A
 
     def backward(self, dA, need_dX=True):
