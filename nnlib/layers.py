@@ -170,7 +170,7 @@ class Dense:
         dZ = self.activation.backward(dA, Z, A)   # (n_samples, n_out)
         np.matmul(X.T, dZ, out=self.dW)            # (n_in, n_out)
         if self.b is not None:
-            np.sum(dZ, axis=0, out=self.db)        # (n_out,)
+            dZ.sum(axis=0, out=self.db)            # (n_out,)
         return dZ @ self.W.T if need_dX else None  # (n_samples, n_in)
 
     def __repr__(self):
@@ -258,8 +258,10 @@ class Network:
 
     def step(self, learning_rate):
         r"""One gradient-descent step on every parameter, :math:`\theta \leftarrow \theta - \eta\, d\theta`."""
-        for _, value, grad in self.parameters():
-            value -= learning_rate * grad
+        for layer in self.layers:
+            layer.W -= learning_rate * layer.dW
+            if layer.b is not None:
+                layer.b -= learning_rate * layer.db
 
     def fit(self, X, Y, learning_rate=0.1, epochs=1000):
         """Full-batch gradient descent for ``epochs`` steps; returns the objective before each step (a list).
