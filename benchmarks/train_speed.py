@@ -128,6 +128,19 @@ def time_per_epoch(fit, w, repeats):
     return statistics.median(_timed(lambda: fit(w, seed)) / w["epochs"] for seed in range(repeats))
 
 
+def paired_gemm_fraction(w, flops, dtype, repeats, n):
+    """Median over repetitions of nnlib's achieved rate divided by the GEMM rate measured just before it.
+
+    The machine's speed can drift between the start of the run and this workload; pairing each epoch with a GEMM
+    measurement taken seconds earlier compares the two under the same conditions.
+    """
+    fractions = []
+    for seed in range(repeats):
+        rate = gemm_rate(dtype, n, repeats=3)
+        fractions.append(flops / _timed(lambda: fit_nnlib(w, seed)) / 1e9 / rate)
+    return statistics.median(fractions)
+
+
 def peak_memory_ratio(w):
     """nnlib's peak traced allocation during fit, over the size of X, y and the parameters."""
     X, y = w["X"], w["y"]
@@ -175,9 +188,11 @@ def main(argv=None):
             flops = 6 * n_parameters(sizes) * len(w["X"])
             dtype = "float32" if w.get("float32") else "float64"
             achieved = flops / times["nnlib"] / 1e9
+            paired = paired_gemm_fraction(w, flops, np.dtype(dtype), repeats, 256 if args.quick else 2048)
             notes.append(f"workload {w['name'][:1]} {dtype}: nnlib {achieved:.1f} GFLOP/s = "
-                         f"{achieved / rates[dtype]:.0%} of the {dtype} GEMM rate; peak memory "
-                         f"{peak_memory_ratio(w):.2f}x data + parameters")
+                         f"{achieved / rates[dtype]:.0%} of the {dtype} GEMM rate measured at the start "
+                         f"({paired:.0%} as the median of {repeats} pairs, each GEMM rate measured right before "
+                         f"its epoch); peak memory {peak_memory_ratio(w):.2f}x data + parameters")
     print()
     for note in notes:
         print(note)
