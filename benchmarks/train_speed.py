@@ -80,15 +80,18 @@ def workloads(quick):
 
 
 # -- one fit per library ------------------------------------------------------------------------------------------
+ALPHA = 1e-4  # L2 strength (scikit-learn's default), the same objective for all three libraries
+
+
 def fit_nnlib(w, seed):
     MLPClassifier(w["hidden"], w["activation"], learning_rate_init=w["lr"], batch_size=w["batch"],
-                  max_iter=w["epochs"], n_iter_no_change=10**9, alpha=1e-4, random_state=seed,
+                  max_iter=w["epochs"], n_iter_no_change=10**9, alpha=ALPHA, random_state=seed,
                   dtype="float32" if w.get("float32") else "float64").fit(w["X"], w["y"])
 
 
 def fit_sklearn(w, seed):
     model = SklearnMLP(w["hidden"], activation=w["activation"], solver="sgd", momentum=0.0, nesterovs_momentum=False,
-                       learning_rate="constant", learning_rate_init=w["lr"], alpha=1e-4,
+                       learning_rate="constant", learning_rate_init=w["lr"], alpha=ALPHA,
                        batch_size=w["batch"] or len(w["X"]), max_iter=w["epochs"], shuffle=True, tol=0.0,
                        n_iter_no_change=10**9, early_stopping=False, random_state=seed)
     with warnings.catch_warnings():
@@ -109,10 +112,14 @@ def fit_torch(w, seed):
         if i < len(sizes) - 2:
             layers.append(act())
     model = torch.nn.Sequential(*layers)
-    optimiser = torch.optim.SGD(model.parameters(), lr=w["lr"])
-    loss_fn = torch.nn.CrossEntropyLoss()
     n = X.shape[0]
     batch = w["batch"] or n
+    # nnlib and scikit-learn add (alpha / 2 n_batch) ||W||^2 to each batch's loss (weights only, not biases): its
+    # gradient is (alpha / n_batch) W, which is SGD's weight_decay on the weights
+    weights = [p for name, p in model.named_parameters() if name.endswith("weight")]
+    biases = [p for name, p in model.named_parameters() if name.endswith("bias")]
+    optimiser = torch.optim.SGD([{"params": weights, "weight_decay": ALPHA / batch}, {"params": biases}], lr=w["lr"])
+    loss_fn = torch.nn.CrossEntropyLoss()
     for _ in range(w["epochs"]):
         order = torch.randperm(n) if batch < n else torch.arange(n)
         for start in range(0, n, batch):

@@ -28,7 +28,7 @@ from ._validation import (
     check_shape,
 )
 from .activations import softmax
-from .layers import Dense, Network, one_hot
+from .layers import Dense, Network
 
 __all__ = ["MLPClassifier"]
 
@@ -192,7 +192,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         y = check_labels(y, n_samples=X.shape[0])
         self.classes_ = check_classes(y)
         self.n_features_in_ = X.shape[1]
-        Y = one_hot(y, self.classes_).astype(dtype)
+        # row k of the identity matrix is the one-hot target of class k: each batch picks its rows from it, so
+        # the one-hot targets of the whole data set never exist in memory
+        targets = np.eye(len(self.classes_), dtype=dtype)
+        class_index = np.searchsorted(self.classes_, y)
         rng = np.random.default_rng(self.random_state)
         network = self._initial_network(X.shape[1], len(self.classes_), rng, dtype)
 
@@ -211,7 +214,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 for start in range(0, n_samples, batch_size):
                     # a slice is a view; shuffled batches copy only their own rows, never the whole data set
                     rows = slice(start, start + batch_size) if order is None else order[start : start + batch_size]
-                    J = network.loss_and_gradients(X[rows], Y[rows])
+                    J = network.loss_and_gradients(X[rows], targets[class_index[rows]])
                     total += J * (min(start + batch_size, n_samples) - start)
                     self._update(network, velocities)
                 loss = total / n_samples
