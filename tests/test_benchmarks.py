@@ -26,6 +26,7 @@ def test_train_speed_quick_prints_the_whole_table():
         assert sum(f"| {library} " in row for row in rows) == 5, (library, out)
     # nnlib's own ratio is 1.00x by definition; every time is a positive number
     assert all(re.search(r"\|\s+1\.00x \|$", row) for row in rows if "| nnlib " in row), out
-    pattern = r"of the float(64|32) GEMM rate measured at the start \(\d+% as the median of \d+ pairs[^)]*\); peak memory [\d.]+x"
+    pattern = (r"nnlib [\d.]+ GFLOP/s = \d+% of the float(64|32) GEMM rate measured right before each of its epochs "
+               r"\(median [\d.]+ GFLOP/s; \d+% of the rate measured at the start\); peak memory [\d.]+x")
     assert len(re.findall(pattern, out)) == 2, out
     assert "Warning" not in proc.stderr, proc.stderr
