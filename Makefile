@@ -38,8 +38,10 @@ serve: $(STAMP)  ## Serve the built site on localhost
 	@test -f _build/html/index.html || $(MAKE) book
 	$(BIN)/python -m http.server --directory _build/html --bind 127.0.0.1 $(PORT)
 
-bench: $(STAMP)  ## Time nnlib against scikit-learn and PyTorch (pip install torch==2.13.0 to include it)
+bench: $(STAMP)  ## Time nnlib against scikit-learn and PyTorch (pip install torch==2.13.0 to include it), then against NumPy's limit
 	$(BIN)/python benchmarks/train_speed.py
+	@echo
+	$(BIN)/python benchmarks/numpy_limit.py
 
 clean:  ## Remove the built site and caches (keeps .venv)
 	rm -rf _build .pytest_cache
