@@ -22,14 +22,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_speed import ALPHA, _timed, fit_nnlib, gemm_rate, n_parameters, workloads  # noqa: E402
+from train_speed import ALPHA, _timed, fit_nnlib, flops_per_epoch, gemm_rate, layer_sizes, workloads  # noqa: E402
 
 
 def matrix_products_only(w, seed):
     """One epoch of only the matrix products of training (outputs discarded)."""
     X = w["X"]
     rng = np.random.default_rng(seed)
-    sizes = [X.shape[1], *w["hidden"], int(w["y"].max()) + 1]
+    sizes = layer_sizes(w)
     Ws = [rng.uniform(-0.1, 0.1, (a, b)).astype(X.dtype) for a, b in zip(sizes[:-1], sizes[1:])]
     batch = w["batch"]
     order = rng.permutation(len(X))
@@ -52,7 +52,7 @@ def hand_written(w, seed):
     """
     X, dtype, batch, lr = w["X"], w["X"].dtype, w["batch"], w["lr"]
     rng = np.random.default_rng(seed)
-    sizes = [X.shape[1], *w["hidden"], int(w["y"].max()) + 1]
+    sizes = layer_sizes(w)
     Ws = [rng.uniform(-0.1, 0.1, (a, b)).astype(dtype) for a, b in zip(sizes[:-1], sizes[1:])]
     bs = [np.zeros(b, dtype) for b in sizes[1:]]
     dWs, dbs = [np.empty_like(W) for W in Ws], [np.empty_like(b) for b in bs]
@@ -104,7 +104,7 @@ def main(argv=None):
     rounds = args.rounds or (1 if args.quick else 7)
     w = next(w for w in workloads(args.quick) if w.get("big") and bool(w.get("float32")) == (args.dtype == "float32"))
     dtype, gemm_size = np.dtype(args.dtype), 256 if args.quick else 2048
-    flops = 6 * n_parameters([w["X"].shape[1], *w["hidden"], int(w["y"].max()) + 1]) * len(w["X"])
+    flops = flops_per_epoch(w)
 
     contenders = [("matrix products only", matrix_products_only), ("hand-written NumPy", hand_written),
                   ("nnlib", fit_nnlib)]

@@ -56,6 +56,16 @@ def n_parameters(sizes):
     return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
 
 
+def layer_sizes(w):
+    """Units of every layer of workload ``w``'s network: inputs, hidden layers, one output per class."""
+    return [w["X"].shape[1], *w["hidden"], int(w["y"].max()) + 1]
+
+
+def flops_per_epoch(w):
+    """6 x parameters x samples: the forward and backward matrix products of one epoch."""
+    return 6 * n_parameters(layer_sizes(w)) * len(w["X"])
+
+
 # -- the workloads ------------------------------------------------------------------------------------------------
 def workloads(quick):
     X_moons, y_moons = make_moons(200, noise=0.2, random_state=0)
@@ -108,7 +118,7 @@ def fit_torch(w, seed):
     dtype = torch.float32 if w.get("float32") else torch.float64
     X = torch.tensor(np.asarray(w["X"]), dtype=dtype)  # copies: some inputs are read-only NumPy views
     y = torch.tensor(np.asarray(w["y"]), dtype=torch.long)
-    sizes = [X.shape[1], *w["hidden"], int(y.max()) + 1]
+    sizes = layer_sizes(w)
     act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[w["activation"]]
     layers = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -137,9 +147,11 @@ def fit_torch(w, seed):
 def time_per_epoch(fit, w, repeats, ceiling=None):
     """Median seconds per epoch over ``repeats`` fits (after one warm-up fit).
 
-    With ``ceiling`` (a function returning the GEMM rate), it is also measured right before each fit, and the median
-    of those rates is returned too: the machine's speed drifts during a run (this VM's float32 GEMM rate moved between
-    130 and 180 GFLOP/s within minutes), so an epoch is compared with the ceiling measured seconds before it.
+    With ``ceiling`` (a function returning the GEMM rate), it is also measured right before each fit: the machine's
+    speed drifts during a run (this VM's float32 GEMM rate moved between 112 and 185 GFLOP/s within an hour), so an
+    epoch is compared with the ceiling measured seconds before it.
+
+    Returns the median seconds per epoch and the median ceiling (None without ``ceiling``).
     """
     fit(w, 0)  # warm up (imports, caches, thread pools)
     times, rates = [], []
@@ -147,14 +159,13 @@ def time_per_epoch(fit, w, repeats, ceiling=None):
         if ceiling is not None:
             rates.append(ceiling())
         times.append(_timed(lambda: fit(w, seed)) / w["epochs"])
-    return (statistics.median(times), statistics.median(rates)) if ceiling is not None else statistics.median(times)
+    return statistics.median(times), statistics.median(rates) if rates else None
 
 
 def peak_memory_ratio(w):
     """nnlib's peak traced allocation during fit, over the size of X, y and the parameters."""
     X, y = w["X"], w["y"]
-    sizes = [X.shape[1], *w["hidden"], int(y.max()) + 1]
-    base = X.nbytes + y.nbytes + n_parameters(sizes) * X.dtype.itemsize
+    base = X.nbytes + y.nbytes + n_parameters(layer_sizes(w)) * X.dtype.itemsize
     tracemalloc.start()
     fit_nnlib(w, 0)
     _, peak = tracemalloc.get_traced_memory()
@@ -187,18 +198,17 @@ def main(argv=None):
     notes = []
     for w in workloads(args.quick):
         dtype = "float32" if w.get("float32") else "float64"
-        times = {}
+        times, ceilings = {}, {}
         for name, fit in libraries:
-            if name == "nnlib" and w.get("big"):
-                times[name], ceiling = time_per_epoch(fit, w, repeats, lambda: gemm_rate(np.dtype(dtype), gemm_size, 3))
-            else:
-                times[name] = time_per_epoch(fit, w, repeats)
+            # workload 4's ceiling is measured alongside nnlib's epochs (see time_per_epoch)
+            measure = (lambda: gemm_rate(np.dtype(dtype), gemm_size, 3)) if name == "nnlib" and w.get("big") else None
+            times[name], ceilings[name] = time_per_epoch(fit, w, repeats, measure)
             ratio = times[name] / times["nnlib"]
             print(f"| {w['name']:<52} | {name:<12} | {times[name]:>10.3g} | {len(w['X']) / times[name]:>11,.0f} "
                   f"| {ratio:>7.2f}x |", flush=True)
         if w.get("big"):
-            sizes = [w["X"].shape[1], *w["hidden"], int(w["y"].max()) + 1]
-            achieved = 6 * n_parameters(sizes) * len(w["X"]) / times["nnlib"] / 1e9
+            achieved = flops_per_epoch(w) / times["nnlib"] / 1e9
+            ceiling = ceilings["nnlib"]
             notes.append(f"workload {w['name'][:1]} {dtype}: nnlib {achieved:.1f} GFLOP/s = {achieved / ceiling:.0%} "
                          f"of the {dtype} GEMM rate measured right before each of its epochs (median {ceiling:.1f} "
                          f"GFLOP/s; {achieved / rates[dtype]:.0%} of the rate measured at the start); "
