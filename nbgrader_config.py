@@ -7,6 +7,8 @@ tests make one per run) grades into its own folders and its own gradebook.
 Environment variables (for the instructor and the tests):
 - NBGRADER_CELL_TIMEOUT: seconds one cell may run before it is interrupted and graded 0 (default 30).
 - NBGRADER_MAX_OUTPUT_CHARS: characters of output kept per cell in graded notebooks and feedback (default 20000).
+- NBGRADER_EXCHANGE_ROOT: nbgrader's exchange folder (default nbgrader_exchange/ here). A JupyterHub sets it for
+  every server (deploy/jupyterhub/), so the Formgrader's release and collect use the hub's shared exchange.
 """
 
 import os
@@ -34,8 +36,9 @@ c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "gradebook.db")
-# The exchange (nbgrader's release/collect through a shared folder, unused here) kept in an ignored folder.
-c.Exchange.root = os.path.join(ROOT, "nbgrader_exchange")
+# The exchange (nbgrader's release/collect through a shared folder): the hub's, given in the environment, else an
+# ignored folder here. A value set in this file would override the machine-wide one of a JupyterHub.
+c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE_ROOT") or os.path.join(ROOT, "nbgrader_exchange")
 # Never ship the notebooks' checkpoints or caches with a release.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store"]
 
