@@ -56,7 +56,6 @@ def _parser():
     p = sub.add_parser("_worker")  # internal: the autograding worker process
     p.add_argument("--fd", type=int, required=True)
     p.add_argument("exercise")
-    p.add_argument("students", nargs="+")
     return parser
 
 
@@ -66,7 +65,7 @@ def main(argv=None):
     if args.step == "_worker":
         from .autograde import worker
 
-        return worker(course.root, args.fd, args.exercise, args.students)
+        return worker(course.root, args.fd, args.exercise)
     if args.step == "validate":
         from .steps import validate
 

@@ -25,8 +25,10 @@ import time
 
 import nbformat
 
+from . import sandbox
 from .checks import compare_with_release, inspect_graded
-from .course import Course, sha256
+from .course import Course, serialise_gradebook, sha256
+from .integrity import Baseline, IntegrityError
 
 #: Seconds a whole submission may take, on top of the per-cell timeouts: see :func:`submission_limit`.
 BASE_LIMIT = 60
@@ -39,7 +41,8 @@ def cell_timeout():
 def settings(course, exercise):
     """What a grade depends on besides the submission: rerun when any of these changes."""
     return {"cell_timeout": cell_timeout(), "source_sha256": sha256(course.source_notebook(exercise)),
-            "max_output_chars": os.environ.get("NBGRADER_MAX_OUTPUT_CHARS", "20000")}
+            "max_output_chars": os.environ.get("NBGRADER_MAX_OUTPUT_CHARS", "20000"),
+            "sandbox": sandbox.Limits.from_env().describe() if sandbox.enabled() else "off (SANDBOX=0)"}
 
 
 def submission_limit(course, exercise):
@@ -155,18 +158,33 @@ def _discard_autograded(course, exercise, student):
         shutil.rmtree(folder)
 
 
-def worker(root, fd, exercise, students):
-    """The worker's loop: grade each student, reporting ``start`` and ``done`` as JSON lines on ``fd``."""
+def worker(root, fd, exercise):
+    """The worker's loop: grade each student named on stdin (one a line), reporting ``start`` and ``done`` as JSON
+    lines on ``fd``; stops when stdin closes."""
     course = Course.find(root)
+    serialise_gradebook(course.grades / "gradebook.lock")
     api = course.api()
     with os.fdopen(fd, "w", buffering=1) as channel:
-        for student in students:
+        for line in sys.stdin:
+            student = line.strip()
+            if not student:
+                break
             channel.write(json.dumps({"event": "start", "student": student}) + "\n")
             record = grade_one(course, api, exercise, student)
             channel.write(json.dumps({"event": "done", "student": student, "record": record}) + "\n")
 
 
 # ---- the supervisor ----------------------------------------------------------------------------------------
+
+def jobs():
+    """How many submissions are graded at once: ``JOBS``, else the number of cores."""
+    raw = os.environ.get("JOBS", "").strip()
+    if not raw:
+        return max(1, os.cpu_count() or 1)
+    if not raw.isdigit() or int(raw) < 1:
+        raise SystemExit(f"JOBS must be a whole number of submissions to grade at once (1 or more), got {raw!r}")
+    return int(raw)
+
 
 def _kill_tree(process):
     """Kill a process and everything under it (the kernels run in their own sessions, so a process group kill
@@ -187,79 +205,132 @@ def _kill_tree(process):
     process.wait()
 
 
-def _start_worker(course, exercise, students, log_file):
-    read_fd, write_fd = os.pipe()
-    command = [sys.executable, "-m", "grading", "_worker", "--fd", str(write_fd), exercise, *students]
-    process = subprocess.Popen(command, cwd=course.root, stdin=subprocess.DEVNULL, stdout=log_file,
-                               stderr=subprocess.STDOUT, pass_fds=(write_fd,))
-    os.close(write_fd)
-    return process, _Channel(read_fd)
+class _Slot:
+    """One worker process (``python -m grading _worker``), fed one submission at a time on its stdin, reporting on a
+    pipe read without buffering so that a deadline holds."""
 
+    def __init__(self, course, exercise, index, log_file):
+        read_fd, write_fd = os.pipe()
+        command = [sys.executable, "-m", "grading", "_worker", "--fd", str(write_fd), exercise]
+        self.process = subprocess.Popen(command, cwd=course.root, stdin=subprocess.PIPE, stdout=log_file,
+                                        stderr=subprocess.STDOUT, pass_fds=(write_fd,), text=True,
+                                        env=dict(os.environ, GRADING_SLOT=str(index)))
+        os.close(write_fd)
+        self.fd, self.pending, self.index = read_fd, b"", index
+        self.current, self.started, self.deadline = None, False, None
 
-class _Channel:
-    """The worker's reports, one JSON object a line, read without buffering so that a deadline holds: a buffered
-    reader may hold the next line while ``select`` waits on an empty pipe."""
+    def give(self, student, limit):
+        self.current, self.started = student, False
+        self.deadline = time.monotonic() + limit + 60  # + the worker's own start-up
+        self.process.stdin.write(student + "\n")
+        self.process.stdin.flush()
 
-    def __init__(self, fd):
-        self.fd, self.pending = fd, b""
+    def read_events(self):
+        """The complete reports waiting on the pipe, and whether the worker has gone (end of file)."""
+        chunk = os.read(self.fd, 1 << 16)
+        self.pending += chunk
+        *lines, self.pending = self.pending.split(b"\n")
+        return [json.loads(line) for line in lines if line.strip()], not chunk
 
-    def read_event(self, deadline):
-        """The next report, ``None`` at the deadline, ``"eof"`` when the worker has gone."""
-        while b"\n" not in self.pending:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([self.fd], [], [], remaining)[0]:
-                return None
-            chunk = os.read(self.fd, 1 << 16)
-            if not chunk:
-                return "eof"
-            self.pending += chunk
-        line, self.pending = self.pending.split(b"\n", 1)
-        return json.loads(line)
-
-    def close(self):
+    def stop(self, kill=False):
+        """Close its stdin (it finishes and exits) or kill it with everything under it; once."""
+        if self.fd is None:
+            return
+        if kill and self.process.poll() is None:
+            _kill_tree(self.process)
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+        self.process.wait()
         os.close(self.fd)
+        self.fd, self.current = None, None
 
 
-def _grade_class(course, exercise, todo, limit, log, log_path):
-    """Run workers until every submission in ``todo`` has a record; returns ``{student: record}``."""
-    results = {}
+def _grade_class(course, exercise, todo, limit, log, log_path, job_count, baseline=None):
+    """Grade every submission in ``todo`` with ``job_count`` workers at once; returns ``{student: record}``.
+
+    A worker that outlives a submission's wall-clock limit is killed with everything under it, the submission is
+    graded 0, and a new worker takes the slot. After each submission the instructor's side is checked
+    (:class:`grading.integrity.Baseline`)."""
+    results, queue = {}, list(todo)
+    slots = []
     with open(log_path, "a") as log_file:
-        while todo:
-            process, channel = _start_worker(course, exercise, todo, log_file)
-            current, deadline = None, time.monotonic() + limit + 60  # + the worker's own start-up
-            while True:
-                event = channel.read_event(deadline)
-                if event is None or event == "eof":
-                    break
-                if event["event"] == "start":
-                    current, deadline = event["student"], time.monotonic() + limit
-                else:
-                    results[current] = event["record"]
-                    todo.remove(current)
-                    _report(log, event["record"])
-                    current, deadline = None, time.monotonic() + limit + 60
-            if event is None:  # past the wall-clock limit: stop the worker and everything it started
-                _kill_tree(process)
+        def fill(slot):
+            if queue:
+                slot.give(queue.pop(0), limit)
             else:
-                process.wait()
-            channel.close()
-            if not todo:
-                break
-            if current is None:  # the worker stopped without grading anything: a broken setup, not a student
-                raise SystemExit(f"autograde: the grading process stopped (exit {process.returncode}) before "
-                                 f"grading {todo[0]}; see {log_path}")
-            reason = (f"grading took longer than {limit:.0f} s and was stopped" if event is None
-                      else f"the grading process died (exit {process.returncode})")
-            results[current] = _give_up(course, exercise, current, reason)
-            _report(log, results[current])
-            todo.remove(current)
+                slot.current = None
+
+        try:
+            for index in range(min(job_count, len(queue))):
+                slots.append(_Slot(course, exercise, index, log_file))
+                fill(slots[-1])
+            while any(slot.current for slot in slots):
+                busy = [slot for slot in slots if slot.current]
+                wait = max(0.0, min(slot.deadline for slot in busy) - time.monotonic())
+                ready = select.select([slot.fd for slot in busy], [], [], wait)[0]
+                for slot in list(busy):
+                    gone, finished = False, []
+                    if slot.fd in ready:
+                        events, gone = slot.read_events()
+                        for event in events:
+                            if event["event"] == "start":
+                                slot.started, slot.deadline = True, time.monotonic() + limit
+                            else:
+                                finished.append(event["record"])
+                    for record in finished:
+                        results[slot.current] = record
+                        _report(log, record)
+                        if baseline is not None:
+                            baseline.verify(after=slot.current)
+                            baseline.add_graded(slot.current)
+                        fill(slot)
+                    if slot.current is None:  # nothing left for it to grade
+                        slot.stop()
+                        continue
+                    late = time.monotonic() > slot.deadline
+                    if not (gone or late):
+                        continue
+                    if gone and not slot.started:  # it stopped before grading anything: a broken setup
+                        raise SystemExit(f"autograde: the grading process stopped (exit {slot.process.wait()}) "
+                                         f"before grading {slot.current}; see {log_path}")
+                    student = slot.current
+                    slot.stop(kill=True)
+                    reason = (f"grading took longer than {limit:.0f} s and was stopped" if late
+                              else f"the grading process died (exit {slot.process.returncode})")
+                    results[student] = _give_up(course, exercise, student, reason)
+                    _report(log, results[student])
+                    if baseline is not None:
+                        baseline.verify(after=student)
+                        baseline.add_graded(student)
+                    replacement = _Slot(course, exercise, slot.index, log_file)
+                    slots[slots.index(slot)] = replacement
+                    fill(replacement)
+                    if replacement.current is None:
+                        replacement.stop()
+        finally:
+            for slot in slots:
+                slot.stop(kill=True)
     return results
 
 
 def autograde(course, exercises, force=False, only=(), log=print):
-    """Autograde every collected submission of ``exercises`` (of the students ``only``, when given); returns
-    ``{(exercise, student): record}``."""
+    """Autograde every collected submission of ``exercises`` (of the students ``only``, when given), each in its
+    own sandbox, several at once; returns ``{(exercise, student): record}``.
+
+    Stops before grading anyone when the sandbox cannot be set up (unless ``SANDBOX=0``)."""
     results = {}
+    job_count = jobs()
+    if sandbox.enabled():
+        try:
+            limits = sandbox.Limits.from_env()
+            sandbox.check(limits)
+        except sandbox.SandboxError as error:
+            raise SystemExit(f"autograde: nothing was graded: {error}") from None
+        how = f"each in its own sandbox ({limits.describe()})"
+    else:
+        how = "WITHOUT the sandbox (SANDBOX=0): the submissions ran with your rights; use it for trusted work only"
     for exercise in exercises:
         students = [s for s in course.students(exercise) if not only or s in only]
         if not students:
@@ -273,10 +344,17 @@ def autograde(course, exercises, force=False, only=(), log=print):
                else "") + f" (cell timeout {cell_timeout()} s)")
         if not todo:
             continue
+        log(f"autograde: {min(job_count, len(todo))} at a time, {how}")
         log_path = course.grades / "logs" / f"autograde-{exercise}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         start, count = time.monotonic(), len(todo)
-        graded = _grade_class(course, exercise, list(todo), submission_limit(course, exercise), log, log_path)
+        baseline = Baseline(course, exercise)
+        try:
+            graded = _grade_class(course, exercise, list(todo), submission_limit(course, exercise), log, log_path,
+                                  job_count, baseline)
+            baseline.verify(after="the class", full=True)
+        except IntegrityError as error:
+            raise SystemExit(str(error)) from None
         results.update({(exercise, student): record for student, record in graded.items()})
         elapsed = time.monotonic() - start
         log(f"autograde: {exercise}: {count} submission(s) in {elapsed:.1f} s ({elapsed / count:.1f} s each)")

@@ -6,11 +6,32 @@ the autograded notebook (a timeout, a kernel that died or hung, output cut, an e
 Each finding is a dict ``{"kind": ..., "detail": ...}``; the summary lists them.
 """
 
+import re
+
 from .course import grade_cells, is_answer, is_test, points
-from .preprocessors import KERNEL_DIED, KERNEL_HUNG, MARK, NOT_RUN
+from .preprocessors import ANSWER_KEY, KERNEL_DIED, KERNEL_HUNG, MARK, NOT_RUN, TAMPERED
+from .sandbox import Limits
 
 #: Errors that are no news in an answer cell: the stub of an unanswered question, and the interrupt of a timeout.
 UNREMARKABLE = {"NotImplementedError", "KeyboardInterrupt", "CellTimeoutError", KERNEL_DIED, KERNEL_HUNG, NOT_RUN}
+#: The grader's own verdicts on a test cell (see grading.preprocessors.ResilientExecute).
+VERDICTS = {TAMPERED: "tampered with the test environment", ANSWER_KEY: "called the answer key"}
+
+
+def limit_breached(ename, evalue, limits=None):
+    """``(kind, detail)`` when an error is the sandbox stopping a submission at one of its limits, else None."""
+    limits = limits or Limits.from_env()
+    if ename == "MemoryError":
+        return "memory limit", f"ran out of its {limits.memory_mb} MB of memory"
+    errno = re.match(r"\[Errno (\d+)\]", evalue or "")
+    errno = int(errno.group(1)) if errno else None
+    if errno == 27:
+        return "file size limit", f"wrote a file larger than {limits.file_mb} MB"
+    if errno in (28, 122):
+        return "disk limit", f"filled its {limits.disk_mb} MB of scratch disk"
+    if errno == 11 or ename == "BlockingIOError" and "fork" in (evalue or ""):
+        return "process limit", f"started more than {limits.processes} processes or threads"
+    return None
 
 
 def _normalise(source):
@@ -78,9 +99,20 @@ def inspect_graded(graded):
                 if ename == "CellTimeoutError":
                     issues.append({"kind": "timeout", "detail": f"{where} ran past the time limit and was "
                                                                 "interrupted (scored 0 if it is a test)"})
+                elif ename in VERDICTS:
+                    issues.append({"kind": VERDICTS[ename], "detail": f"{where}: "
+                                                                      + str(output.get("evalue", "")).replace(
+                                                                          f"{MARK} ", "")})
+                elif limit_breached(ename, output.get("evalue", "")):
+                    kind, what = limit_breached(ename, output.get("evalue", ""))
+                    issues.append({"kind": kind, "detail": f"{where} {what} and was stopped (scored 0 if it is "
+                                                           "a test, and the tests that needed it fail)"})
                 elif ename == KERNEL_DIED:
-                    issues.append({"kind": "kernel died", "detail": f"the kernel died in {where}; the cells "
-                                                                    "after it were not run (scored 0)"})
+                    limits = Limits.from_env()
+                    issues.append({"kind": "kernel died", "detail": f"the kernel died in {where} (a crash, a kill, "
+                                                                    f"or the limit of {limits.cpu_seconds} s of CPU "
+                                                                    "time); the cells after it were not run "
+                                                                    "(scored 0)"})
                 elif ename == KERNEL_HUNG:
                     issues.append({"kind": "timeout", "detail": f"{where} ran past the time limit and ignored the "
                                                                 "interrupt; the kernel was stopped and the cells "

@@ -53,6 +53,50 @@ def sha256(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def serialise_gradebook(lock_path):
+    """Make every nbgrader gradebook session of this process hold an exclusive lock on ``lock_path`` from its
+    opening to its ``close()``, so that workers grading at the same time write the SQLite gradebook one at a time.
+    (nbgrader opens a gradebook for a few queries and closes it: never while a kernel runs.)"""
+    import fcntl
+    import threading
+
+    from nbgrader import api
+
+    if getattr(api.Gradebook, "_serialised", False):
+        return
+    Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
+    handle = open(lock_path, "a")
+    state = {"depth": 0}
+    guard = threading.RLock()
+    original_init, original_close = api.Gradebook.__init__, api.Gradebook.close
+
+    def __init__(self, *args, **kwargs):
+        with guard:
+            if state["depth"] == 0:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            state["depth"] += 1
+        self._holds_lock = True
+        try:
+            original_init(self, *args, **kwargs)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self):
+        try:
+            if hasattr(self, "db"):
+                original_close(self)
+        finally:
+            with guard:
+                if getattr(self, "_holds_lock", False):
+                    self._holds_lock = False
+                    state["depth"] -= 1
+                    if state["depth"] == 0:
+                        fcntl.flock(handle, fcntl.LOCK_UN)
+
+    api.Gradebook.__init__, api.Gradebook.close, api.Gradebook._serialised = __init__, close, True
+
+
 @dataclass
 class Course:
     """A course folder (the one holding ``nbgrader_config.py``)."""

@@ -11,12 +11,23 @@
 Every mark these leave in a notebook starts with :data:`MARK`, which is how :mod:`grading.checks` finds them.
 """
 
+import ast
+import json
+import secrets
+import time
+import uuid
+from pathlib import Path
+from queue import Empty
+
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 from nbformat.v4 import new_output
-from traitlets import Integer
+from traitlets import Bool, Integer
 
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.utils import is_grade, is_locked, is_solution
+
+from . import sandbox
 
 #: The start of every note the grader leaves in a graded notebook.
 MARK = "[grader]"
@@ -24,6 +35,16 @@ MARK = "[grader]"
 KERNEL_DIED = "KernelDied"
 KERNEL_HUNG = "KernelHung"
 NOT_RUN = "NotRun"
+TAMPERED = "TamperedKernel"
+ANSWER_KEY = "AnswerKeyUsed"
+#: The comm target of the guard inside the kernel (grading/kernel_guard.py).
+GUARD_TARGET = "nn_grader_guard"
+GUARD_SOURCE = Path(__file__).with_name("kernel_guard.py")
+#: Libraries whose functions the guard keeps as they were before any student code ran.
+WATCHED = ("numpy", "scipy", "sklearn", "pandas", "nnlib", "IPython", "ipykernel", "comm", "jupyter_client",
+           "traitlets", "zmq")
+#: Where a source notebook lists what a learner may not call (the exercise's answer key).
+OFF_LIMITS_KEY = ("course", "off_limits")
 #: The delimiter of hidden tests (nbgrader's default, ``ClearHiddenTests.begin_test_delimeter``).
 HIDDEN_TESTS = "BEGIN HIDDEN TESTS"
 
@@ -44,17 +65,100 @@ class ResilientExecute(Execute):
     and Run All*: after the kernel is gone nothing else runs), so every test after that point scores 0.
     """
 
+    guard = Bool(True, help="Check the kernel before each test cell (grading/kernel_guard.py)").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        if sandbox.enabled():
+            kwargs.setdefault("kernel_manager_class", sandbox.SandboxedKernelManager)
+        super().__init__(*args, **kwargs)
+
     def preprocess(self, nb, resources, retries=None):
         self._stopped_at = None
+        self._off_limits = off_limits(nb, resources, self.config)
         return super().preprocess(nb, resources, retries)
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        lock = getattr(self.km, "lock_run_dir", None)
+        if lock is not None:
+            lock()
+        if self.guard:
+            code = (GUARD_SOURCE.read_text() + f"\ninstall({GUARD_TARGET!r}, {self._off_limits!r}, {WATCHED!r})\n"
+                    "del install, TARGET\n")
+            reply = await self._run_quietly(code)
+            if reply is None or reply["content"]["status"] != "ok":
+                content = (reply or {}).get("content", {})
+                raise RuntimeError(f"the grader's guard could not be set up in the kernel: "
+                                   f"{content.get('ename', 'no reply')}: {content.get('evalue', '')}")
+            if await self._guard_call("snapshot") is None:
+                raise RuntimeError("the grader's guard did not answer in a fresh kernel")
+        return kc
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
+    async def _run_quietly(self, code):
+        """Run code in the kernel outside the notebook (no history, no output kept); returns the reply. An error
+        here must not make the kernel drop the next cell (``stop_on_error``)."""
+        msg_id = self.kc.execute(code, silent=False, store_history=False, allow_stdin=False, stop_on_error=False)
+        return await self.async_wait_for_reply(msg_id)
+
+    async def _guard_call(self, action, **data):
+        """Ask the guard inside the kernel (over a comm); its report, or None when it does not answer in time."""
+        nonce, comm_id = secrets.token_hex(8), uuid.uuid4().hex
+        self.kc.shell_channel.send(self.kc.session.msg("comm_open", {
+            "comm_id": comm_id, "target_name": GUARD_TARGET, "data": {"action": action, "nonce": nonce, **data}}))
+        deadline = time.monotonic() + 10
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                msg = await self.kc.iopub_channel.get_msg(timeout=remaining)
+            except Empty:
+                break
+            if msg["msg_type"] == "comm_msg" and msg["content"].get("comm_id") == comm_id:
+                report = msg["content"].get("data", {})
+                return report if report.get("nonce") == nonce else None
+        return None
+
+    async def _async_check_kernel(self):
+        """What is wrong with the kernel before or after a test cell: ``(tampered, answer_key)`` lists."""
+        report = await self._guard_call("check")
+        if report is None:
+            return ["the grader's guard in the kernel no longer answers"], []
+        tampered = [f"changed {', '.join(report['restored'][:8])}"
+                    + (f" and {len(report['restored']) - 8} more" if len(report["restored"]) > 8 else "")
+                    + " (put back)"] if report["restored"] else []
+        probe = secrets.token_hex(8)
+        reply = await self._run_quietly(f"raise AssertionError({probe!r})")
+        content = (reply or {}).get("content", {})
+        if content.get("status") != "error" or probe not in str(content.get("evalue", "")):
+            tampered.append("an error raised in the kernel did not come back as an error")
+        return tampered, report["answer_key"]
+
+    _check_kernel = run_sync(_async_check_kernel)
+    _guard_snapshot = run_sync(_guard_call)
 
     def preprocess_cell(self, cell, resources, index):
         if self._stopped_at is not None:
             if cell.cell_type == "code":
                 cell.outputs = [_error(NOT_RUN, f"not run: the kernel stopped in {self._stopped_at}")]
             return cell, resources
+        test = cell.cell_type == "code" and is_grade(cell) and not is_solution(cell)
         try:
-            return super().preprocess_cell(cell, resources, index)
+            if not (self.guard and test):
+                cell, resources = super().preprocess_cell(cell, resources, index)
+                if self.guard and cell.cell_type == "code" and is_locked(cell) and not is_solution(cell):
+                    self._guard_snapshot("snapshot", names=assigned_names(cell.source))
+                return cell, resources
+            tampered, used = self._check_kernel()
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            tampered_after, used_after = self._check_kernel()
+            used = sorted(set(used) | set(used_after))
+            if tampered:
+                cell.outputs.append(_error(TAMPERED, "this test scored 0: it ran in a tampered kernel: "
+                                                      + "; ".join(tampered)))
+            if used:
+                cell.outputs.append(_error(ANSWER_KEY, "this test scored 0: the answer called "
+                                                        + ", ".join(used) + ", the answer key (write it yourself)"))
+            return cell, resources
         except DeadKernelError:
             self._stop(cell, index, KERNEL_DIED, "the Python kernel died while running this cell "
                        "(os._exit, a crash, a kill or running out of memory)")
@@ -73,6 +177,43 @@ class ResilientExecute(Execute):
                 run_sync(self.km.shutdown_kernel)(now=True)
         except Exception as error:  # the kernel may already be gone; the cleanup copes either way
             self.log.warning("Stopping the kernel: %s", error)
+
+
+def assigned_names(source):
+    """The names a cell binds at its top level (imports, definitions, assignments)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    names = []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names += [(alias.asname or alias.name).split(".")[0] for alias in node.names if alias.name != "*"]
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names += [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+    return names
+
+
+def off_limits(nb, resources, config):
+    """The exercise's answer key: the dotted names listed in its *source* notebook's metadata (a submission's own
+    metadata is the student's to edit, so it is only read when there is no source, as in validate)."""
+    source = None
+    info = (resources or {}).get("nbgrader", {})
+    try:
+        root, folder = config.CourseDirectory.root, config.CourseDirectory.source_directory
+        if info.get("assignment") and info.get("notebook") and isinstance(root, str) and isinstance(folder, str):
+            path = Path(root) / folder / info["assignment"] / f"{info['notebook']}.ipynb"
+            if path.is_file():
+                source = json.loads(path.read_text()).get("metadata", {})
+    except (AttributeError, TypeError, ValueError):
+        source = None
+    metadata = source if source is not None else dict(nb.metadata)
+    for key in OFF_LIMITS_KEY:
+        metadata = metadata.get(key, {}) if isinstance(metadata, dict) else {}
+    return [str(name) for name in metadata] if isinstance(metadata, list) else []
 
 
 class LimitOutputSize(NbGraderPreprocessor):

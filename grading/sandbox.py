@@ -1,0 +1,297 @@
+"""Run each submission's kernel in a sandbox of its own (bubblewrap, setpriv and prlimit; no container daemon).
+
+What the kernel of a submission gets, and nothing more:
+
+- an unprivileged user of its own (``SANDBOX_UID`` + the job's slot, never root, never the instructor), no new
+  privileges, no capabilities, a clean environment and a private HOME;
+- its own network namespace (loopback only), PID namespace (it is process 1's only child: when the kernel stops,
+  everything it started is killed with the namespace), IPC and UTS namespaces;
+- a read-only view of the system (``/usr``), of a few files of ``/etc``, of the Python environment and of the
+  course's library (``nnlib``), a private writable HOME that holds a copy of the submission's folder, and a private
+  ``/tmp``, both size-limited; nothing else of the machine: not ``solutions/``, the gradebook, ``grades/``,
+  ``submitted/``, ``autograded/``, ``feedback/``, other students' work, any home folder or the course's git data;
+- limits (:class:`Limits`, each set by an environment variable): memory, CPU time, processes, file size, disk.
+
+The trusted side (nbgrader, the gradebook, the records) stays outside and talks to the kernel only through the
+kernel protocol, over ZeroMQ IPC sockets in a run folder of its own that is bound into the sandbox and locked
+(root-owned, not writable by the kernel) once the kernel is up.
+
+The sandbox fails closed: :func:`check` raises :class:`SandboxError`, saying what is missing and how to install it,
+and the autograde stops before grading anyone. ``SANDBOX=0`` switches it off for trusted work; every run that used
+it says so in its output and in the summary.
+"""
+
+import importlib.util
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+
+#: Inside the sandbox: the kernel's home, its working folder (a copy of the submission's folder) and /tmp.
+HOME = "/home/student"
+WORK = HOME + "/work"
+SUBMISSION = "/submission"
+#: Files of /etc a Python kernel reads (dynamic linker, time zone, names of users and groups, fonts).
+ETC_FILES = ("ld.so.cache", "localtime", "passwd", "group", "nsswitch.conf", "fonts", "mime.types")
+#: Packages of the course that submissions may import (read-only), wherever they are installed from.
+COURSE_PACKAGES = ("nnlib",)
+#: The first user id of the sandboxes; job slot N runs as SANDBOX_UID + N. No account needs to exist.
+DEFAULT_UID = 2_000_000
+INSTALL_HINT = ("install it with `apt-get install -y bubblewrap` (Debian, Ubuntu; `dnf install bubblewrap` on "
+                "Fedora), or run trusted work without the sandbox with SANDBOX=0")
+
+
+class SandboxError(RuntimeError):
+    """The sandbox cannot be set up: grading stops before any submission runs."""
+
+
+def enabled():
+    """False only when the instructor opted out explicitly with ``SANDBOX=0``."""
+    return os.environ.get("SANDBOX", "1").strip().lower() not in ("0", "no", "off", "false")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission's kernel may use; a breach stops what caused it (scored 0) and is listed."""
+
+    memory_mb: int = 2048      # address space of each process (SANDBOX_MEMORY_MB)
+    cpu_seconds: int = 600     # CPU time of each process (SANDBOX_CPU_SECONDS)
+    processes: int = 64        # processes and threads of the sandbox's user (SANDBOX_PROCESSES)
+    file_mb: int = 200         # size of one file (SANDBOX_FILE_MB)
+    disk_mb: int = 200         # the writable HOME, and /tmp, each (SANDBOX_DISK_MB)
+
+    @classmethod
+    def from_env(cls, environ=None):
+        environ = os.environ if environ is None else environ
+        values = {}
+        for field in fields(cls):
+            name = f"SANDBOX_{field.name.upper()}"
+            raw = environ.get(name)
+            if raw is None:
+                continue
+            try:
+                values[field.name] = int(raw)
+            except ValueError:
+                raise SandboxError(f"{name} must be a whole number, got {raw!r}") from None
+            if values[field.name] <= 0:
+                raise SandboxError(f"{name} must be positive, got {raw!r}")
+        return cls(**values)
+
+    def describe(self):
+        return (f"memory {self.memory_mb} MB, CPU {self.cpu_seconds} s, {self.processes} processes, "
+                f"files {self.file_mb} MB, disk {self.disk_mb} MB")
+
+
+def sandbox_uid(slot=None):
+    """The user id of a job slot's sandbox (``GRADING_SLOT``, set by the autograde supervisor for each worker)."""
+    slot = int(os.environ.get("GRADING_SLOT", "0")) if slot is None else slot
+    return int(os.environ.get("SANDBOX_UID", DEFAULT_UID)) + slot
+
+
+def _tools():
+    missing = [tool for tool in ("bwrap", "prlimit", "setpriv") if shutil.which(tool) is None]
+    if missing:
+        what = {"bwrap": "bubblewrap (bwrap)", "prlimit": "prlimit (util-linux)", "setpriv": "setpriv (util-linux)"}
+        raise SandboxError("the sandbox cannot be set up: " + ", ".join(what[m] for m in missing)
+                           + f" not found; {INSTALL_HINT}")
+
+
+def course_package_dirs():
+    """The folders of the course's packages (nnlib), found the way the kernel will import them."""
+    dirs = []
+    for name in COURSE_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations:
+            dirs += [str(Path(p).resolve()) for p in spec.submodule_search_locations]
+    return dirs
+
+
+def command(kernel_argv, run_dir, submission_dir, limits, uid=None):
+    """The command line that runs ``kernel_argv`` in a sandbox.
+
+    ``run_dir`` (the connection file and sockets) is bound at its own path; ``submission_dir`` is bound read-only
+    and copied into the kernel's working folder before the kernel starts.
+    """
+    uid = sandbox_uid() if uid is None else uid
+    privileged = os.geteuid() == 0
+    environment = [sys.prefix, *course_package_dirs()]
+    argv = ["bwrap", "--die-with-parent", "--new-session",
+            "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            "--ro-bind", "/usr", "/usr"]
+    for link in ("bin", "lib", "lib32", "lib64", "sbin"):
+        path = Path("/" + link)
+        if path.is_symlink():
+            argv += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            argv += ["--ro-bind", str(path), str(path)]
+    for name in ETC_FILES:
+        argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    made = {"/tmp", HOME}  # mounted below, with their own permissions
+
+    def parents(path):  # bwrap would make missing parent folders private (0700): make them readable
+        out = []
+        for parent in reversed(Path(path).parents[:-1]):
+            if str(parent) not in made:
+                made.add(str(parent))
+                out += ["--perms", "0755", "--dir", str(parent)]
+        return out
+
+    for path in environment:
+        argv += [*parents(path), "--ro-bind", path, path]
+    argv += ["--dev", "/dev", "--perms", "1777", "--size", str(64 << 20), "--tmpfs", "/dev/shm", "--proc", "/proc",
+             "--perms", "1777", "--size", str(limits.disk_mb << 20), "--tmpfs", "/tmp", *parents(HOME),
+             "--perms", "0777", "--size", str(limits.disk_mb << 20), "--tmpfs", HOME,
+             *parents(run_dir), "--bind", str(run_dir), str(run_dir),
+             "--ro-bind", str(submission_dir), SUBMISSION,
+             "--chdir", HOME, "--clearenv"]
+    env = {"HOME": HOME, "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8", "TMPDIR": "/tmp",
+           "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin", "PYTHONNOUSERSITE": "1",
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    for key, value in env.items():
+        argv += ["--setenv", key, value]
+    if privileged:
+        # bwrap keeps root's rights only to build the mounts; setpriv then becomes the sandbox's own user, with no
+        # capability left and no way to gain one (no new privileges: setuid programs do not elevate).
+        argv += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
+                 "--bounding-set=-all", "--no-new-privs", "--"]
+    else:
+        # Without root a user namespace maps the instructor's id to an unprivileged one inside; what the kernel can
+        # touch is what is bound above.
+        argv[1:1] = ["--unshare-user", "--uid", "65534", "--gid", "65534", "--disable-userns", "--cap-drop", "ALL"]
+    argv += ["prlimit", f"--as={limits.memory_mb << 20}", f"--cpu={limits.cpu_seconds}",
+             f"--nproc={limits.processes}", f"--fsize={limits.file_mb << 20}", "--core=0", "--"]
+    # Copy the submission into the writable home, then become the kernel (exec: the kernel is the process the
+    # kernel manager signals and watches).
+    argv += ["/bin/sh", "-c", f'mkdir -p {WORK} && cp -R {SUBMISSION}/. {WORK}/ 2>/dev/null; cd {WORK} && exec "$@"',
+             "sandbox", *kernel_argv]
+    return argv
+
+
+def check(limits=None):
+    """Start a sandbox once and check what it must do; raise :class:`SandboxError` saying what is missing."""
+    limits = limits or Limits.from_env()
+    _tools()
+    probe = ("import os, socket\n"
+             "assert os.getuid() != 0, 'runs as root'\n"
+             "s = socket.socket()\n"
+             "try:\n"
+             "    s.connect(('10.255.255.1', 9)); print('network')\n"
+             "except OSError:\n"
+             "    print('ok', os.getpid())\n")
+    with tempfile.TemporaryDirectory(prefix="nn-sandbox-check-") as tmp:
+        run_dir, submission = Path(tmp) / "run", Path(tmp) / "submission"
+        run_dir.mkdir()
+        submission.mkdir()
+        os.chmod(tmp, 0o755)
+        argv = command([sys.executable, "-I", "-c", probe], run_dir, submission, limits)
+        try:
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise SandboxError(f"the sandbox cannot be set up: {error}; {INSTALL_HINT}") from None
+    words = result.stdout.split()
+    if result.returncode != 0 or not words or words[0] != "ok":
+        detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        hint = ""
+        if "namespace" in " ".join(detail).lower() or "Operation not permitted" in " ".join(detail):
+            hint = (" This machine does not allow the namespaces the sandbox needs: allow unprivileged user "
+                    "namespaces (sysctl kernel.unprivileged_userns_clone=1 or user.max_user_namespaces > 0), or "
+                    "grade as root, or in a VM.")
+        if not os.access(sys.executable, os.X_OK) or "Permission denied" in " ".join(detail):
+            hint += (f" The sandbox's user must be able to run {sys.executable}: build the environment from a "
+                     "Python every user can execute (for example Debian's /usr/bin/python3.11), not from one "
+                     "under a private home folder.")
+        raise SandboxError("the sandbox cannot be set up: a test run failed"
+                           + (f" ({' / '.join(detail)})" if detail else f" (exit {result.returncode})")
+                           + "." + hint)
+    if words[1] != "2" and words[1] != "1":
+        raise SandboxError(f"the sandbox's kernel is not alone in its PID namespace (pid {words[1]})")
+
+
+# ---- the kernel manager nbgrader uses ------------------------------------------------------------------------
+
+def _run_root():
+    """The folder of this grading process's run folders: only its owner can list it."""
+    root = Path(tempfile.gettempdir()) / f"nn-grading-{os.getuid()}"
+    root.mkdir(mode=0o711, exist_ok=True)
+    info = root.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise SandboxError(f"{root} is not a folder of this user: remove it")
+    os.chmod(root, 0o711)
+    return root
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager that starts the kernel inside :func:`command`'s sandbox, over IPC sockets.
+
+    Interrupts go over the control channel (``interrupt_mode = message``): a signal to the sandbox's outer
+    process would not reach the kernel inside its own session.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limits = Limits.from_env()
+        self.uid = sandbox_uid()
+        self.run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=_run_root()))
+        self.transport = "ipc"
+        self.ip = str(self.run_dir / "kernel")
+        self.connection_file = str(self.run_dir / "connection.json")
+        self._submission_dir = None
+        if os.geteuid() == 0:
+            os.chown(self.run_dir, self.uid, self.uid)
+        os.chmod(self.run_dir, 0o700)
+
+    @property
+    def kernel_spec(self):
+        spec = super().kernel_spec
+        if spec is not None:
+            spec.interrupt_mode = "message"
+        return spec
+
+    async def _async_pre_start_kernel(self, **kw):
+        self._submission_dir = kw.get("cwd") or os.getcwd()
+        kw["cwd"] = str(self.run_dir)  # bwrap itself starts in the run folder (the kernel: in its home)
+        return await super()._async_pre_start_kernel(**kw)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        argv = super().format_kernel_cmd(extra_arguments)
+        os.chmod(self.connection_file, 0o644)  # written by the trusted side; the kernel only reads it
+        return command(argv, self.run_dir, self._submission_dir, self.limits, self.uid)
+
+    def lock_run_dir(self):
+        """Once the kernel has made its sockets, take the run folder back: the kernel can no longer write in it."""
+        if os.geteuid() == 0:
+            os.chown(self.run_dir, 0, 0)
+            os.chmod(self.run_dir, 0o711)
+
+    async def _async_cleanup_resources(self, restart=False):
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            kill_leftovers(self.uid)
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources
+
+
+def kill_leftovers(uid):
+    """Kill any process still running as a sandbox's user (there should be none: the PID namespace is gone with
+    its kernel). Returns how many were killed."""
+    import psutil
+
+    if os.geteuid() != 0:
+        return 0
+    left = []
+    for process in psutil.process_iter(["uids"]):
+        try:
+            if process.info["uids"] and process.info["uids"].real == uid:
+                process.kill()
+                left.append(process)
+        except psutil.Error:
+            pass
+    psutil.wait_procs(left, timeout=5)
+    return len(left)
