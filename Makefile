@@ -1,7 +1,10 @@
 # Neural Networks in Python: every command a learner, an instructor or CI needs.
 # The two commands of the README: `make book` and `make test`. Both create .venv when it is missing.
 
-PYTHON ?= python3
+# The environment is made from a Python that every user can execute (Debian's /usr/bin/python3.11 when present):
+# a sandboxed grading kernel runs as an unprivileged user and must be able to start the venv's interpreter, and an
+# interpreter under root's home (pyenv, mode 700) is out of its reach.
+PYTHON ?= $(firstword $(wildcard /usr/bin/python3.11) python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -18,6 +21,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m course_kernel
 	@touch $(STAMP)
 
 install: $(STAMP)  ## Create .venv and install the pinned stack and nnlib

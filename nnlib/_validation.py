@@ -5,6 +5,7 @@ shows what arrived, so a learner can fix the call without reading the library.
 """
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -39,14 +40,24 @@ def check_array(X, name="X", ndim=2, dtype=np.float64, allow_empty=False):
         raise TypeError(f"{name} must be an array of numbers; got None")
     if isinstance(X, str):
         raise TypeError(f"{name} must be an array of numbers; got the string {X!r}")
-    try:
-        arr = np.asarray(X, dtype=dtype)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be an array of numbers; got {_describe(X)} ({err})") from None
+    with warnings.catch_warnings():
+        # NumPy only warns when it drops the imaginary part of complex numbers: make that an error of ours
+        warnings.simplefilter("error", np.exceptions.ComplexWarning)
+        try:
+            arr = np.asarray(X, dtype=dtype)
+        except np.exceptions.ComplexWarning:
+            raise ValueError(f"{name} must hold real numbers; got complex values (Complex data not supported)") \
+                from None
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{name} must be an array of numbers; got {_describe(X)} ({err})") from None
     if ndim is not None and arr.ndim != ndim:
         shape_hint = {2: "2-D (n_samples, n_features)"}.get(ndim, f"{ndim}-D")
-        extra = " (use X.reshape(-1, 1) for a single feature)" if ndim == 2 and arr.ndim == 1 else ""
+        extra = ("; Reshape your data: use X.reshape(-1, 1) for a single feature, X.reshape(1, -1) for a single "
+                 "sample") if ndim == 2 and arr.ndim == 1 else ""
         raise ValueError(f"{name} must be {shape_hint}; got shape {arr.shape}{extra}")
+    if ndim == 2 and arr.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one feature; got 0 feature(s) (shape={arr.shape}) while a "
+                         "minimum of 1 is required.")
     if not allow_empty and arr.ndim >= 1 and arr.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one sample; got shape {arr.shape}")
     # A sum is finite only if every entry is (NaN and inf propagate), and it needs no temporary array;
@@ -65,9 +76,16 @@ def check_labels(y, name="y", n_samples=None):
     Labels may be of any type (numbers, strings); numeric labels must be finite.
     """
     if y is None:
-        raise TypeError(f"{name} must be a 1-D array of labels; got None")
+        # a ValueError, as scikit-learn raises for a missing target
+        raise ValueError(f"{name} must be a 1-D array of labels; got None (this estimator requires y to be "
+                         "passed, but the target y is None)")
     arr = np.asarray(y)
     if arr.ndim == 2 and arr.shape[1] == 1:
+        from sklearn.exceptions import DataConversionWarning  # loaded only here: importing nnlib stays light
+
+        warnings.warn(f"A column-vector {name} was passed when a 1d array was expected: {name} of shape "
+                      f"{arr.shape} was read as shape ({arr.shape[0]},); pass {name}.ravel() to avoid this warning",
+                      DataConversionWarning, stacklevel=3)
         arr = arr.ravel()
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D (n_samples,); got shape {arr.shape}")
@@ -90,16 +108,33 @@ def check_classes(y, name="y"):
     classes = np.unique(y)
     if classes.shape[0] < 2:
         raise ValueError(
-            f"{name} must contain at least two classes to train a classifier; got only {classes.tolist()}"
+            f"{name} must contain at least two classes to train a classifier; got only one class, {classes.tolist()}"
         )
     return classes
 
 
-def check_n_features(X, n_expected, name="X"):
-    """Raise if ``X`` does not have ``n_expected`` columns."""
+def check_class_labels(y, name="y"):
+    """Raise if ``y`` holds numbers that are not whole: a continuous target, which a classifier cannot learn.
+
+    As in scikit-learn's ``type_of_target``, floats with a fractional part are 'continuous'; whole floats such as
+    0.0 and 1.0 are class labels.
+    """
+    if y.dtype.kind == "f" and np.any(y != np.round(y)):
+        n_distinct = np.unique(y).shape[0]
+        raise ValueError(
+            f"Unknown label type: continuous. {name} must hold class labels (ints, strings or whole numbers); got "
+            f"{n_distinct} distinct numbers, not all whole, such as {y[y != np.round(y)][:3].tolist()}. For a "
+            "numeric target use a regressor (nnlib.MLPRegressor)"
+        )
+    return y
+
+
+def check_n_features(X, n_expected, estimator, name="X"):
+    """Raise if ``X`` does not have ``n_expected`` columns; ``estimator`` is the model (its class names it)."""
     if X.shape[1] != n_expected:
         raise ValueError(
-            f"{name} has {X.shape[1]} features, but the model was fitted with {n_expected} features"
+            f"{name} has {X.shape[1]} features, but {type(estimator).__name__} is expecting {n_expected} features "
+            f"as input (it was fitted with {n_expected})"
         )
 
 
@@ -171,3 +206,10 @@ def check_finite_loss(loss, epoch, learning_rate, rate_name="learning_rate", ini
         f"Training diverged at epoch {epoch}: {what}. The steps are too large for this "
         f"problem; try a smaller {rate_name} (now {learning_rate}), e.g. {learning_rate / 10:g}."
     )
+
+
+def raise_not_fitted(estimator):
+    """Raise scikit-learn's ``NotFittedError`` (a ValueError and an AttributeError) for an unfitted model."""
+    from sklearn.exceptions import NotFittedError  # loaded only here: importing nnlib stays light
+
+    raise NotFittedError(f"This {type(estimator).__name__} is not fitted yet; call fit(X, y) before predicting")

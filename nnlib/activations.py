@@ -10,8 +10,8 @@ Every activation :math:`g` comes as a pair in the table :data:`ACTIVATIONS`:
 ``derivative(Z)`` gives :math:`g'(Z)` itself for the elementwise activations. The table lets a test check every
 entry against finite differences, and lets a network pick its activation by name.
 
-Taught in: step (chapter 1), logistic/sigmoid (chapter 2), tanh and softmax (chapter 4), relu and identity
-(chapters 5-6).
+Taught in: step (chapter 1), logistic/sigmoid (chapter 2), tanh and softmax (chapter 4, which writes them by hand;
+the chapters import nnlib's softmax from chapter 5 on), relu (chapter 5), identity (the output layers).
 """
 
 from dataclasses import dataclass
@@ -107,7 +107,7 @@ def tanh_derivative(Z):
 
 
 def relu(Z):
-    r"""Rectified linear unit, :math:`g(z) = \max(0, z)` (chapter 6)."""
+    r"""Rectified linear unit, :math:`g(z) = \max(0, z)` (chapter 5; compared with the others in chapter 6)."""
     return np.maximum(Z, 0)
 
 
@@ -118,7 +118,7 @@ def relu_derivative(Z):
 
 
 def softmax(Z):
-    r"""Softmax over each row, :math:`\mathrm{softmax}(z)_k = e^{z_k} / \sum_j e^{z_j}` (chapter 4).
+    r"""Softmax over each row, :math:`\mathrm{softmax}(z)_k = e^{z_k} / \sum_j e^{z_j}` (chapter 5; chapter 4 writes it by hand).
 
     The row maximum is subtracted first, which changes nothing mathematically and keeps :math:`e^{z}` finite.
 
@@ -163,6 +163,10 @@ class Activation:
 
     def __call__(self, Z):
         return self.function(Z)
+
+    def __reduce__(self):
+        # saved by name and looked up again on loading: the table's small lambdas cannot be pickled themselves
+        return get_activation, (self.name,)
 
 
 # The backward passes below read the kept output A, never Z, so a layer never evaluates the activation twice and

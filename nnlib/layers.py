@@ -13,7 +13,6 @@ import numpy as np
 
 from ._validation import (
     check_array,
-    check_finite_loss,
     check_non_negative_float,
     check_positive_float,
     check_positive_int,
@@ -21,6 +20,7 @@ from ._validation import (
 )
 from .activations import get_activation
 from .losses import get_loss
+from . import optim
 
 __all__ = ["Dense", "Network", "glorot_uniform", "one_hot"]
 
@@ -173,6 +173,14 @@ class Dense:
             dZ.sum(axis=0, out=self.db)            # (n_out,)
         return dZ @ self.W.T if need_dX else None  # (n_samples, n_in)
 
+    # Saving (pickle, joblib, skops): the activation is stored by its name, and the cache of the last forward pass,
+    # which holds a batch of training data, is left out.
+    def __getstate__(self):
+        return {**self.__dict__, "activation": self.activation.name, "_cache": None}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state, activation=get_activation(state["activation"]))
+
     def __repr__(self):
         bias = "" if self.b is not None else ", use_bias=False"
         return f"Dense({self.n_in}, {self.n_out}, activation={self.activation.name!r}{bias})"
@@ -258,16 +266,13 @@ class Network:
 
     def step(self, learning_rate):
         r"""One gradient-descent step on every parameter, :math:`\theta \leftarrow \theta - \eta\, d\theta`."""
-        for layer in self.layers:
-            layer.W -= learning_rate * layer.dW
-            if layer.b is not None:
-                layer.b -= learning_rate * layer.db
+        optim.SGD([(value, grad) for _, value, grad in self.parameters()], learning_rate).step()
 
     def fit(self, X, Y, learning_rate=0.1, epochs=1000):
         """Full-batch gradient descent for ``epochs`` steps; returns the objective before each step (a list).
 
         A small loop for the chapters; :class:`nnlib.MLPClassifier` adds minibatches, shuffling, momentum and
-        a stop on a stalled loss on top of the same layers.
+        a stop on a stalled loss, through the same :func:`nnlib.optim.train`.
         """
         X = check_array(X, "X", dtype=self.layers[0].W.dtype)
         Y = check_array(Y, "Y", ndim=None, dtype=self.layers[0].W.dtype)
@@ -282,14 +287,16 @@ class Network:
             )
         learning_rate = check_positive_float(learning_rate, "learning_rate")
         epochs = check_positive_int(epochs, "epochs")
-        history = []
-        with np.errstate(over="ignore", invalid="ignore"):
-            for epoch in range(epochs):
-                J = self.loss_and_gradients(X, Y)
-                check_finite_loss(J, epoch, learning_rate, initial_loss=history[0] if history else None)
-                history.append(J)
-                self.step(learning_rate)
+        optimizer = optim.SGD([(value, grad) for _, value, grad in self.parameters()], learning_rate)
+        history, _ = optim.train(self, X, lambda rows: Y[rows], optimizer, max_iter=epochs)
         return history
+
+    # Saving: the loss is stored by its name, as a layer's activation is.
+    def __getstate__(self):
+        return {**self.__dict__, "loss": self.loss.name}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state, loss=get_loss(state["loss"]))
 
     def __repr__(self):
         inner = ",\n    ".join(repr(layer) for layer in self.layers)

@@ -1,4 +1,4 @@
-r"""Loss functions and their gradients (chapters 2-4).
+r"""Loss functions and their gradients (chapters 2-6).
 
 Every loss comes as a pair in the table :data:`LOSSES`: ``function(y_true, output)`` returns the mean loss over the
 samples (a float) and ``gradient(y_true, output)`` returns its gradient with respect to ``output`` (the shape of
@@ -23,6 +23,9 @@ __all__ = [
     "get_loss",
     "squared_error",
     "squared_error_gradient",
+    "half_squared_error",
+    "half_squared_error_gradient",
+    "half_squared_error_and_gradient",
     "binary_cross_entropy",
     "binary_cross_entropy_gradient",
     "categorical_cross_entropy",
@@ -59,6 +62,42 @@ def squared_error_gradient(y_true, y_pred):
     r""":math:`\partial L / \partial \hat y = \frac{2}{n} (\hat y - y)`, the shape of ``y_pred``."""
     diff = np.asarray(y_pred) - np.asarray(y_true)
     return 2.0 * diff / _n_samples(diff)
+
+
+def half_squared_error(Y_true, output):
+    r"""Half the squared error per sample, :math:`L = \frac{1}{2n} \sum_i \lVert \hat y_i - y_i \rVert^2`
+    (chapter 6, the loss of :class:`nnlib.MLPRegressor`).
+
+    For one target this is scikit-learn's ``squared_loss``, :math:`\frac{1}{2}\,\mathrm{mean}((y - \hat y)^2)`.
+    With several targets the squares are summed over the targets, which gives scikit-learn's gradient
+    :math:`(\hat Y - Y) / n` (scikit-learn reports the squared-error part of its loss divided by the number of targets as well).
+
+    Parameters
+    ----------
+    Y_true : ndarray of shape (n_samples, n_outputs)
+    output : ndarray of the same shape, the network's (identity) output
+
+    Returns
+    -------
+    loss : float
+    """
+    diff = np.asarray(output) - np.asarray(Y_true)
+    return float(0.5 * np.vdot(diff, diff) / _n_samples(diff))
+
+
+def half_squared_error_gradient(Y_true, output):
+    r""":math:`\partial L / \partial \hat Y = (\hat Y - Y) / n`, the shape of ``output``."""
+    diff = np.asarray(output) - np.asarray(Y_true)
+    return diff / _n_samples(diff)
+
+
+def half_squared_error_and_gradient(Y_true, output):
+    """Both :func:`half_squared_error` and its gradient from one difference (what training calls)."""
+    diff = np.asarray(output) - np.asarray(Y_true)
+    n = _n_samples(diff)
+    loss = 0.5 * float(np.vdot(diff, diff)) / n
+    diff /= n
+    return loss, diff
 
 
 def binary_cross_entropy(y_true, logits):
@@ -159,6 +198,10 @@ class Loss:
     def __call__(self, y_true, output):
         return self.function(y_true, output)
 
+    def __reduce__(self):
+        # saved by name and looked up again on loading, like an Activation
+        return get_loss, (self.name,)
+
     def value_and_gradient(self, y_true, output):
         if self.fused is not None:
             return self.fused(y_true, output)
@@ -167,6 +210,8 @@ class Loss:
 
 LOSSES = {
     "squared_error": Loss("squared_error", squared_error, squared_error_gradient),
+    "half_squared_error": Loss("half_squared_error", half_squared_error, half_squared_error_gradient,
+                               half_squared_error_and_gradient),
     "binary_cross_entropy": Loss("binary_cross_entropy", binary_cross_entropy, binary_cross_entropy_gradient),
     "categorical_cross_entropy": Loss(
         "categorical_cross_entropy",

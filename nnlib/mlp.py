@@ -1,46 +1,46 @@
-r"""A multi-layer perceptron classifier with scikit-learn's interface (chapters 4-6).
+r"""Multi-layer perceptrons with scikit-learn's interface: a classifier (chapters 4-6) and a regressor (chapter 6).
 
-:class:`MLPClassifier` stacks :class:`nnlib.layers.Dense` layers (hidden layers with one activation, then an
-output layer of one logit per class), and trains them by minibatch gradient descent on scikit-learn's objective
+Both stack :class:`nnlib.layers.Dense` layers (hidden layers with one activation, then an identity output layer)
+and train them with :func:`nnlib.optim.train`, minibatch gradient descent on scikit-learn's objective. For the
+classifier, with one logit per class and a softmax over all classes (also for two classes),
 
 .. math:: J = -\frac{1}{n} \sum_i \log \mathrm{softmax}(z_i)_{y_i} + \frac{\alpha}{2n} \sum_\ell \lVert W_\ell \rVert^2,
 
-where :math:`n` is the number of samples in the batch. The output layer is a softmax over all classes, also for
-two classes. It works wherever scikit-learn expects a classifier: ``clone``, ``Pipeline``, ``cross_val_score``,
-``GridSearchCV``.
+and for the regressor, with one output per target,
+
+.. math:: J = \frac{1}{2n} \sum_i \lVert \hat y_i - y_i \rVert^2 + \frac{\alpha}{2n} \sum_\ell \lVert W_\ell \rVert^2,
+
+where :math:`n` is the number of samples in the batch. Both work wherever scikit-learn expects an estimator:
+``clone``, ``Pipeline``, ``cross_val_score``, ``GridSearchCV``, ``pickle``, ``joblib`` and ``skops.io``; both
+pass scikit-learn's ``check_estimator``.
 """
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import NotFittedError
-from tqdm.auto import tqdm
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 from ._validation import (
     check_array,
     check_choice,
+    check_class_labels,
     check_classes,
-    check_finite_loss,
     check_labels,
     check_n_features,
     check_non_negative_float,
     check_positive_float,
     check_positive_int,
     check_shape,
+    raise_not_fitted,
 )
 from .activations import softmax
 from .layers import Dense, Network
+from . import optim
 
-__all__ = ["MLPClassifier"]
+__all__ = ["MLPClassifier", "MLPRegressor"]
 
 _HIDDEN_ACTIVATIONS = ("identity", "logistic", "sigmoid", "tanh", "relu")
 _DTYPES = ("float64", "float32")
 
-
-class MLPClassifier(ClassifierMixin, BaseEstimator):
-    """Multi-layer perceptron classifier trained by minibatch gradient descent.
-
-    Parameter names and meanings follow ``sklearn.neural_network.MLPClassifier`` wherever the two overlap.
-
+_PARAMETERS = """
     Parameters
     ----------
     hidden_layer_sizes : tuple of int, default (100,)
@@ -53,7 +53,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         L2 penalty on the weights (not the biases).
     batch_size : int or None, default None
         Samples per gradient step; None uses the whole training set (full-batch gradient descent).
-    learning_rate_init : float, default 0.1
+    learning_rate_init : float, default LEARNING_RATE
         The constant step size :math:`\\eta`.
     max_iter : int, default 200
         The largest number of epochs (passes over the training data).
@@ -82,13 +82,24 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     intercepts_ : list of ndarray, ``intercepts_[i]`` of shape (n_units[i + 1],)
     loss_curve_ : list of float
         The mean objective of each epoch, from that epoch's forward passes (before its updates).
+    best_loss_ : float
+        The smallest value of ``loss_curve_``.
     n_iter_ : int
         Epochs run.
-    classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
     network_ : nnlib.layers.Network
         The trained layers (``coefs_`` and ``intercepts_`` are their arrays).
+"""
+
+
+class _BaseMLP(BaseEstimator):
+    """What the classifier and the regressor share: parameters, checks, the layers and the training loop.
+
+    A subclass sets ``_loss`` (the name of the network's loss) and implements ``fit``, which turns ``y`` into
+    a function that gives each batch its targets and calls :meth:`_fit`.
     """
+
+    _loss = None
 
     def __init__(
         self,
@@ -162,12 +173,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_fitted(self):
         if not hasattr(self, "network_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} is not fitted yet; call fit(X, y) before predicting"
-            )
+            raise_not_fitted(self)
 
-    def _initial_network(self, n_features, n_classes, rng, dtype):
-        sizes = [n_features, *self._hidden_sizes(), n_classes]
+    def _initial_network(self, n_features, n_outputs, rng, dtype):
+        sizes = [n_features, *self._hidden_sizes(), n_outputs]
         activations = [self.activation] * (len(sizes) - 2) + ["identity"]
         layers = [
             Dense(n_in, n_out, act, random_state=rng, dtype=dtype)
@@ -181,85 +190,119 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             for i, (layer, value) in enumerate(zip(layers, given)):
                 target = getattr(layer, attr)
                 target[...] = check_shape(value, target.shape, f"{name}[{i}]")
-        return Network(layers, loss="categorical_cross_entropy", alpha=self.alpha)
+        return Network(layers, loss=self._loss, alpha=self.alpha)
+
+    def _check_X(self, X):
+        """``X`` for fit, in the dtype of the computation (after the settings are checked)."""
+        self._check_params()
+        return check_array(X, "X", dtype=np.dtype(self.dtype))
 
     # -- training -----------------------------------------------------------------------------------------------
-    def fit(self, X, y):
-        """Train on ``X`` of shape (n_samples, n_features) and labels ``y`` of shape (n_samples,); returns self."""
-        self._check_params()
-        dtype = np.dtype(self.dtype)
-        X = check_array(X, "X", dtype=dtype)
-        y = check_labels(y, n_samples=X.shape[0])
-        self.classes_ = check_classes(y)
+    def _fit(self, X, n_outputs, batch_targets):
+        """Train a new network with ``n_outputs`` outputs; ``batch_targets(rows)`` gives the targets of X[rows]."""
         self.n_features_in_ = X.shape[1]
-        # row k of the identity matrix is the one-hot target of class k: each batch picks its rows from it, so
-        # the one-hot targets of the whole data set never exist in memory
-        targets = np.eye(len(self.classes_), dtype=dtype)
-        class_index = np.searchsorted(self.classes_, y)
         rng = np.random.default_rng(self.random_state)
-        network = self._initial_network(X.shape[1], len(self.classes_), rng, dtype)
-
-        n_samples = X.shape[0]
-        batch_size = n_samples if self.batch_size is None else min(self.batch_size, n_samples)
-        shuffle = self.shuffle and batch_size < n_samples
-        velocities = [np.zeros_like(value) for _, value, _ in network.parameters()] if self.momentum else None
-
-        self.loss_curve_ = []
-        best_loss, no_improvement = np.inf, 0
-        epochs = tqdm(range(self.max_iter), disable=not self.verbose, desc="epochs", unit="epoch")
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for epoch in epochs:
-                order = rng.permutation(n_samples) if shuffle else None
-                total = 0.0
-                for start in range(0, n_samples, batch_size):
-                    # a slice is a view; shuffled batches copy only their own rows, never the whole data set
-                    rows = slice(start, start + batch_size) if order is None else order[start : start + batch_size]
-                    J = network.loss_and_gradients(X[rows], targets[class_index[rows]])
-                    total += J * (min(start + batch_size, n_samples) - start)
-                    self._update(network, velocities)
-                loss = total / n_samples
-                check_finite_loss(loss, epoch, self.learning_rate_init, "learning_rate_init",
-                                  initial_loss=self.loss_curve_[0] if self.loss_curve_ else None)
-                self.loss_curve_.append(loss)
-                if self.verbose:
-                    epochs.set_postfix(loss=f"{loss:.6f}")
-                # early stopping on a stalled loss, as scikit-learn does it
-                no_improvement = no_improvement + 1 if loss > best_loss - self.tol else 0
-                best_loss = min(best_loss, loss)
-                if no_improvement > self.n_iter_no_change:
-                    break
-        epochs.close()
-
+        network = self._initial_network(X.shape[1], n_outputs, rng, X.dtype)
+        optimizer = optim.SGD([(value, grad) for _, value, grad in network.parameters()], self.learning_rate_init,
+                        self.momentum)
+        self.loss_curve_, self.best_loss_ = optim.train(
+            network, X, batch_targets, optimizer, max_iter=self.max_iter, batch_size=self.batch_size,
+            shuffle=self.shuffle, rng=rng, tol=self.tol, n_iter_no_change=self.n_iter_no_change,
+            rate_name="learning_rate_init", verbose=self.verbose,
+        )
         self.network_ = network
         self.coefs_ = [layer.W for layer in network.layers]
         self.intercepts_ = [layer.b for layer in network.layers]
         self.n_iter_ = len(self.loss_curve_)
-        self.best_loss_ = best_loss
         return self
 
-    def _update(self, network, velocities):
-        """One step of gradient descent (with momentum when it is set) on every parameter."""
-        if velocities is None:
-            network.step(self.learning_rate_init)
-            return
-        for velocity, (_, value, grad) in zip(velocities, network.parameters()):
-            velocity *= self.momentum
-            velocity -= self.learning_rate_init * grad
-            value += velocity
-
-    # -- prediction ---------------------------------------------------------------------------------------------
-    def _logits(self, X):
+    def _output(self, X):
+        """The network's output layer for ``X`` (logits for the classifier, predictions for the regressor)."""
         self._check_fitted()
         X = check_array(X, "X", dtype=self.coefs_[0].dtype)
-        check_n_features(X, self.n_features_in_)
+        check_n_features(X, self.n_features_in_, self)
         return self.network_.forward(X)
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    _loss = "categorical_cross_entropy"
+
+    def fit(self, X, y):
+        """Train on ``X`` of shape (n_samples, n_features) and labels ``y`` of shape (n_samples,); returns self."""
+        X = self._check_X(X)
+        y = check_class_labels(check_labels(y, n_samples=X.shape[0]))
+        self.classes_ = check_classes(y)
+        # row k of the identity matrix is the one-hot target of class k: each batch picks its rows from it, so
+        # the one-hot targets of the whole data set never exist in memory
+        targets = np.eye(len(self.classes_), dtype=X.dtype)
+        class_index = np.searchsorted(self.classes_, y)
+        return self._fit(X, len(self.classes_), lambda rows: targets[class_index[rows]])
 
     def predict_proba(self, X):
         """Class probabilities (softmax of the output layer), shape (n_samples, n_classes)."""
-        return softmax(self._logits(X))
+        return softmax(self._output(X))
 
     def predict(self, X):
         """The most probable class of each row of ``X``, shape (n_samples,)."""
-        logits = self._logits(X)  # first: it raises NotFittedError before classes_ is looked up
+        logits = self._output(X)  # first: it raises NotFittedError before classes_ is looked up
         return self.classes_[np.argmax(logits, axis=1)]
 
+
+MLPClassifier.__doc__ = """Multi-layer perceptron classifier trained by minibatch gradient descent (chapters 4-6).
+
+    Parameter names and meanings follow ``sklearn.neural_network.MLPClassifier`` wherever the two overlap. The
+    output layer has one logit per class; the loss is the softmax cross-entropy.
+""" + _PARAMETERS.replace("LEARNING_RATE", "0.1") + """    classes_ : ndarray of shape (n_classes,)
+"""
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    _loss = "half_squared_error"
+
+    # The same parameters as the classifier; two defaults are scikit-learn's own (its MLPRegressor with
+    # solver='sgd'): a squared error on unscaled targets has steep gradients, where a step of 0.1 diverges.
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="sgd", alpha=1e-4, batch_size=None,
+                 learning_rate_init=0.001, max_iter=200, shuffle=True, random_state=None, tol=1e-4,
+                 n_iter_no_change=10, momentum=0.9, coefs_init=None, intercepts_init=None, dtype="float64",
+                 verbose=False):
+        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+                         learning_rate_init=learning_rate_init, max_iter=max_iter, shuffle=shuffle,
+                         random_state=random_state, tol=tol, n_iter_no_change=n_iter_no_change, momentum=momentum,
+                         coefs_init=coefs_init, intercepts_init=intercepts_init, dtype=dtype, verbose=verbose)
+
+    def fit(self, X, y):
+        """Train on ``X`` of shape (n_samples, n_features) and targets ``y`` of shape (n_samples,) or
+        (n_samples, n_outputs); returns self."""
+        X = self._check_X(X)
+        if y is None:
+            raise ValueError("y must be an array of numeric targets; got None (this estimator requires y to be "
+                             "passed, but the target y is None)")
+        y = check_array(y, "y", ndim=None, dtype=X.dtype)
+        if y.ndim not in (1, 2):
+            raise ValueError(f"y must be 1-D (n_samples,) or 2-D (n_samples, n_outputs); got shape {y.shape}")
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(f"X and y must have the same number of samples; got {X.shape[0]} rows in X and "
+                             f"{y.shape[0]} in y")
+        self._one_target = y.ndim == 1
+        Y = y.reshape(-1, 1) if self._one_target else y
+        return self._fit(X, Y.shape[1], lambda rows: Y[rows])
+
+    def predict(self, X):
+        """The network's output for each row of ``X``: shape (n_samples,), or (n_samples, n_outputs) when the
+        model was fitted on several targets."""
+        output = self._output(X)
+        return output.ravel() if self._one_target else output
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+MLPRegressor.__doc__ = """Multi-layer perceptron regressor trained by minibatch gradient descent (chapter 6).
+
+    The same layers and training loop as :class:`MLPClassifier`, with an identity output layer of one unit per
+    target and scikit-learn's squared-error loss, :math:`\\frac{1}{2n} \\sum_i \\lVert \\hat y_i - y_i \\rVert^2`
+    plus the same L2 term. ``score`` is the coefficient of determination :math:`R^2`. Parameter names and
+    meanings follow ``sklearn.neural_network.MLPRegressor`` wherever the two overlap.
+""" + _PARAMETERS.replace("LEARNING_RATE", "0.001").replace("momentum : float, default 0.0", "momentum : float, default 0.9")

@@ -20,6 +20,7 @@ from ._validation import (
     check_n_features,
     check_positive_float,
     check_positive_int,
+    raise_not_fitted,
 )
 from .activations import sigmoid
 from .losses import squared_error
@@ -87,11 +88,17 @@ def neuron_gradients(X, y, weights, bias):
 class SigmoidNeuron:
     """One sigmoid neuron trained by full-batch gradient descent on the squared error (chapter 2).
 
+    A teaching object, not a scikit-learn estimator: it exists to show chapter 2's squared error, its chain-rule
+    gradient and the gradient-descent loop in a dozen readable lines, for 0/1 targets only. It has no
+    ``get_params`` and is not meant for pipelines or grid searches. For a sigmoid model with scikit-learn's full
+    interface use ``sklearn.linear_model.LogisticRegression`` (the same neuron with the cross-entropy loss), or
+    :class:`nnlib.MLPClassifier`.
+
     Parameters
     ----------
     learning_rate : float, default 0.1
-    n_iter : int, default 10000
-        Number of gradient-descent steps.
+    max_iter : int, default 10000
+        Number of gradient-descent steps (each one uses every sample, so a step is an epoch).
     random_state : int, numpy.random.Generator or None
         Seed for the initial weights and bias (standard normal).
     weights, bias : optional starting values instead of random ones.
@@ -100,13 +107,15 @@ class SigmoidNeuron:
     ----------
     weights_ : ndarray of shape (n_features,)
     bias_ : float
-    errors_ : list of float
+    loss_curve_ : list of float
         The mean squared error on the training data before each step.
+    n_iter_ : int
+        Steps run.
     """
 
-    def __init__(self, learning_rate=0.1, n_iter=10000, random_state=None, weights=None, bias=None):
+    def __init__(self, learning_rate=0.1, max_iter=10000, random_state=None, weights=None, bias=None):
         self.learning_rate = learning_rate
-        self.n_iter = n_iter
+        self.max_iter = max_iter
         self.random_state = random_state
         self.weights = weights
         self.bias = bias
@@ -116,27 +125,28 @@ class SigmoidNeuron:
         X = check_array(X)
         y = check_labels(y, n_samples=X.shape[0]).astype(float)
         learning_rate = check_positive_float(self.learning_rate, "learning_rate")
-        n_iter = check_positive_int(self.n_iter, "n_iter")
+        max_iter = check_positive_int(self.max_iter, "max_iter")
         rng = np.random.default_rng(self.random_state)
         w = rng.standard_normal(X.shape[1]) if self.weights is None else np.array(self.weights, dtype=float)
         b = float(rng.standard_normal()) if self.bias is None else float(self.bias)
-        self.errors_ = []
-        for iteration in range(n_iter):
+        self.loss_curve_ = []
+        for iteration in range(max_iter):
             error = squared_error(y, predict_neuron(X, w, b))
             check_finite_loss(error, iteration, learning_rate)
-            self.errors_.append(error)
+            self.loss_curve_.append(error)
             dw, db = neuron_gradients(X, y, w, b)
             w, b = w - learning_rate * dw, b - learning_rate * db
         self.weights_, self.bias_ = w, b
+        self.n_iter_ = len(self.loss_curve_)
         self.n_features_in_ = X.shape[1]
         return self
 
     def predict_proba(self, X):
         """The neuron's output for each row of ``X``, shape (n_samples,)."""
         if not hasattr(self, "weights_"):
-            raise ValueError("This SigmoidNeuron is not fitted yet; call fit(X, y) first")
+            raise_not_fitted(self)
         X = check_array(X)
-        check_n_features(X, self.n_features_in_)
+        check_n_features(X, self.n_features_in_, self)
         return predict_neuron(X, self.weights_, self.bias_)
 
     def predict(self, X):

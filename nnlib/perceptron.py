@@ -11,14 +11,17 @@ nnlib that loops over samples.
 """
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ._validation import (
     check_array,
+    check_class_labels,
     check_classes,
     check_labels,
     check_n_features,
     check_positive_float,
     check_positive_int,
+    raise_not_fitted,
 )
 from .activations import step
 
@@ -45,11 +48,12 @@ def perceptron_update(weights, bias, x, target, learning_rate=1.0):
     return weights + learning_rate * error * np.asarray(x, dtype=float), bias + learning_rate * error
 
 
-class Perceptron:
+class Perceptron(ClassifierMixin, BaseEstimator):
     """A single perceptron for two classes, trained with the perceptron rule (chapter 1).
 
-    The interface follows scikit-learn (``fit``, ``predict``, ``score``, ``coef_``, ``intercept_``), with the
-    weights kept 1-D for readability.
+    A scikit-learn estimator (``fit``, ``predict``, ``decision_function``, ``score``, ``get_params``; it can be
+    cloned, put in a ``Pipeline`` or a grid search, pickled and saved with skops), with the weights kept 1-D for
+    readability. It passes scikit-learn's ``check_estimator`` as a binary-only classifier.
 
     Parameters
     ----------
@@ -71,7 +75,9 @@ class Perceptron:
     classes_ : ndarray of shape (2,)
         The two labels; ``classes_[1]`` is the one the perceptron outputs 1 for.
     errors_ : list of int
-        The number of misclassified examples in each epoch.
+        The number of misclassified examples in each epoch (counted as the epoch visits them).
+    loss_curve_ : list of float
+        The same as a fraction of the examples: the zero-one loss of each epoch.
     n_iter_ : int
         The number of epochs run.
     """
@@ -85,10 +91,11 @@ class Perceptron:
     def fit(self, X, y):
         """Train on ``X`` of shape (n_samples, n_features) and labels ``y`` of shape (n_samples,)."""
         X = check_array(X)
-        y = check_labels(y, n_samples=X.shape[0])
+        y = check_class_labels(check_labels(y, n_samples=X.shape[0]))
         self.classes_ = check_classes(y)
         if len(self.classes_) != 2:
-            raise ValueError(f"A perceptron separates two classes; y has {len(self.classes_)}: {self.classes_}")
+            raise ValueError(f"A perceptron separates two classes (Only binary classification is supported); "
+                             f"y has {len(self.classes_)}: {self.classes_}")
         learning_rate = check_positive_float(self.learning_rate, "learning_rate")
         max_iter = check_positive_int(self.max_iter, "max_iter")
         targets = (y == self.classes_[1]).astype(float)
@@ -105,6 +112,7 @@ class Perceptron:
             if errors == 0:
                 break
         self.coef_, self.intercept_ = w, float(b)
+        self.loss_curve_ = [errors / len(X) for errors in self.errors_]
         self.n_iter_ = len(self.errors_)
         self.n_features_in_ = X.shape[1]
         return self
@@ -112,9 +120,9 @@ class Perceptron:
     def decision_function(self, X):
         r""":math:`x \cdot w + b` for each row of ``X``; shape (n_samples,)."""
         if not hasattr(self, "coef_"):
-            raise ValueError("This Perceptron is not fitted yet; call fit(X, y) first")
+            raise_not_fitted(self)
         X = check_array(X)
-        check_n_features(X, self.n_features_in_)
+        check_n_features(X, self.n_features_in_, self)
         return X @ self.coef_ + self.intercept_
 
     def predict(self, X):
@@ -122,7 +130,12 @@ class Perceptron:
         scores = self.decision_function(X)  # first: it says "not fitted" before classes_ is looked up
         return self.classes_[step(scores).astype(int)]
 
-    def score(self, X, y):
-        """The fraction of rows of ``X`` whose predicted label equals ``y``."""
-        y = check_labels(y, n_samples=np.shape(X)[0] if np.ndim(X) else None)
-        return float(np.mean(self.predict(X) == y))
+    def score(self, X, y, sample_weight=None):
+        """The fraction of rows of ``X`` whose predicted label equals ``y`` (the accuracy)."""
+        check_labels(y, n_samples=np.shape(X)[0] if np.ndim(X) else None)
+        return super().score(X, y, sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # one perceptron separates two classes
+        return tags

@@ -7,7 +7,7 @@ import pytest
 import scipy.special
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.metrics import log_loss
+from sklearn.metrics import log_loss, mean_squared_error
 
 from nnlib.gradcheck import numerical_gradient, rel_error
 from nnlib.losses import LOSSES, get_loss
@@ -17,7 +17,7 @@ FAST = settings(max_examples=40, deadline=None)
 
 def targets(name, rng, n_samples, n_outputs):
     """Valid targets for each loss: real values, 0/1, or one-hot rows."""
-    if name == "squared_error":
+    if name in ("squared_error", "half_squared_error"):
         return rng.standard_normal((n_samples, n_outputs))
     if name == "binary_cross_entropy":
         return rng.integers(0, 2, (n_samples, n_outputs)).astype(float)
@@ -36,7 +36,7 @@ def gradient_of(loss, method, y, output):
 
 
 def test_table_names():
-    assert set(LOSSES) == {"squared_error", "binary_cross_entropy", "categorical_cross_entropy"}
+    assert set(LOSSES) == {"squared_error", "half_squared_error", "binary_cross_entropy", "categorical_cross_entropy"}
     for name, loss in LOSSES.items():
         assert get_loss(name) is loss and loss.name == name
 
@@ -47,6 +47,11 @@ def test_values_against_independent_references(rng):
     # mean over samples of the squared norm of the row difference
     assert LOSSES["squared_error"].function(y, out) == pytest.approx(
         sum(sum((o - t) ** 2 for o, t in zip(row_o, row_t)) for row_o, row_t in zip(out, y)) / 6, rel=1e-13)
+
+    # scikit-learn's regression loss for one target: half the mean squared error
+    y1, out1 = rng.standard_normal((7, 1)), rng.standard_normal((7, 1))
+    assert LOSSES["half_squared_error"].function(y1, out1) == pytest.approx(
+        mean_squared_error(y1, out1) / 2, rel=1e-13)
 
     z = rng.standard_normal(8) * 3
     labels = np.array([0, 1, 1, 0, 1, 0, 0, 1])

@@ -12,10 +12,13 @@ from sklearn.neural_network import MLPClassifier as SklearnMLP
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from sgd_reference import BIG
+from sgd_reference import initial_weights as reference_weights
+from sgd_reference import sklearn_run as reference_run
+
 import nnlib
 from nnlib import MLPClassifier
 
-BIG = 10**6
 HIDDEN = (5, 4)
 
 
@@ -27,26 +30,11 @@ def iris():
 
 
 def initial_weights(n_features, n_classes, seed=0):
-    rng = np.random.default_rng(seed)
-    sizes = [n_features, *HIDDEN, n_classes]
-    coefs = [rng.normal(0, 0.6, (a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
-    intercepts = [rng.normal(0, 0.2, b) for b in sizes[1:]]
-    return coefs, intercepts
+    return reference_weights([n_features, *HIDDEN, n_classes], seed)
 
 
 def sklearn_run(X, y, coefs, intercepts, epochs, **kwargs):
-    """scikit-learn's plain SGD from the given weights: fit once to create coefs_, overwrite them, warm-start."""
-    model = SklearnMLP(HIDDEN, solver="sgd", learning_rate="constant", nesterovs_momentum=False, warm_start=True,
-                       shuffle=False, early_stopping=False, n_iter_no_change=BIG, tol=0, max_iter=1,
-                       random_state=0, **kwargs)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter epochs is all we ask for
-        model.fit(X, y)
-        model.coefs_ = [c.copy() for c in coefs]
-        model.intercepts_ = [b.copy() for b in intercepts]
-        model.set_params(max_iter=epochs)
-        model.fit(X, y)
-    return model
+    return reference_run(SklearnMLP, HIDDEN, X, y, coefs, intercepts, epochs, **kwargs)
 
 
 # batch sizes 30, 50, 25 divide the 150 samples; 40 leaves a last batch of 30, which both weight by its size
@@ -187,15 +175,15 @@ GOOD_Y = np.array([0, 1, 1, 0])
     ([[0, np.inf], [1, -np.inf]], [0, 1], ValueError, r"X must hold only finite numbers; got 2 NaN or inf"),
     (GOOD_X, [0.0, np.nan, 1.0, 0.0], ValueError, r"y must hold only finite labels; got NaN or inf"),
     (GOOD_X, [0.0, np.inf, 1.0, 0.0], ValueError, r"y must hold only finite labels; got NaN or inf"),
-    ([0.0, 1.0, 2.0, 3.0], GOOD_Y, ValueError, r"X must be 2-D \(n_samples, n_features\); got shape \(4,\) \(use X"),
+    ([0.0, 1.0, 2.0, 3.0], GOOD_Y, ValueError, r"X must be 2-D \(n_samples, n_features\); got shape \(4,\); Reshape your data: use X"),
     (np.zeros((4, 2, 1)), GOOD_Y, ValueError, r"X must be 2-D \(n_samples, n_features\); got shape \(4, 2, 1\)"),
     (GOOD_X, [0, 1, 1], ValueError, r"X and y must have the same number of samples; got 4 rows in X and 3 in y"),
     (GOOD_X, np.zeros((4, 2)), ValueError, r"y must be 1-D \(n_samples,\); got shape \(4, 2\)"),
-    (GOOD_X, [1, 1, 1, 1], ValueError, r"y must contain at least two classes to train a classifier; got only \[1\]"),
+    (GOOD_X, [1, 1, 1, 1], ValueError, r"y must contain at least two classes to train a classifier; got only one class, \[1\]"),
     (np.zeros((0, 2)), [], ValueError, r"X must hold at least one sample; got shape \(0, 2\)"),
     (None, GOOD_Y, TypeError, r"X must be an array of numbers; got None"),
     ([["a", "b"]] * 4, GOOD_Y, TypeError, r"X must be an array of numbers; got \[\['a', 'b'\]"),
-    (GOOD_X, None, TypeError, r"y must be a 1-D array of labels; got None"),
+    (GOOD_X, None, ValueError, r"y must be a 1-D array of labels; got None \(this estimator requires y to be passed"),
 ])
 def test_fit_rejects_bad_data(X, y, error, message):
     with pytest.raises(error, match=message):
@@ -258,8 +246,8 @@ def test_predict_before_fit():
 
 
 @pytest.mark.parametrize("X, message", [
-    (np.zeros((3, 3)), r"X has 3 features, but the model was fitted with 2 features"),
-    (np.zeros(2), r"X must be 2-D \(n_samples, n_features\); got shape \(2,\)"),
+    (np.zeros((3, 3)), r"X has 3 features, but MLPClassifier is expecting 2 features as input"),
+    (np.zeros(2), r"X must be 2-D \(n_samples, n_features\); got shape \(2,\); Reshape your data"),
     ([[np.nan, 0.0]], r"X must hold only finite numbers; got 1 NaN or inf value\(s\)"),
 ])
 def test_predict_rejects_bad_data(X, message):

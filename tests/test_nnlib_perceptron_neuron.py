@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
 from nnlib import Perceptron, SigmoidNeuron, neuron_gradients, perceptron_update, predict_neuron
 from nnlib.datasets import sigmoid_training_data, truth_table
@@ -54,6 +55,7 @@ def test_perceptron_and_first_epochs_by_hand():
 
     model = Perceptron(learning_rate=1.0).fit(X, y)
     assert model.errors_ == [2, 3, 3, 2, 1, 0]
+    assert model.loss_curve_ == [0.5, 0.75, 0.75, 0.5, 0.25, 0.0]  # the same mistakes, as a share of 4 examples
     assert model.n_iter_ == 6
     np.testing.assert_array_equal(model.coef_, [2.0, 1.0])
     assert model.intercept_ == -3.0
@@ -89,10 +91,10 @@ def test_perceptron_with_string_labels():
     ([[0, 0], [0, np.nan]], [0, 1], r"X must hold only finite numbers; got 1 NaN or inf"),
     ([[0, 0], [0, np.inf]], [0, 1], r"X must hold only finite numbers; got 1 NaN or inf"),
     ([[0, 0], [0, 1]], [0, np.nan], r"y must hold only finite labels; got NaN or inf"),
-    ([0, 1], [0, 1], r"X must be 2-D \(n_samples, n_features\); got shape \(2,\)"),
+    ([0, 1], [0, 1], r"X must be 2-D \(n_samples, n_features\); got shape \(2,\); Reshape your data"),
     ([[0, 0], [0, 1]], [0, 1, 1], r"X and y must have the same number of samples; got 2 rows in X and 3 in y"),
-    ([[0, 0], [0, 1]], [1, 1], r"y must contain at least two classes to train a classifier; got only \[1\]"),
-    ([[0, 0], [0, 1], [1, 1]], [0, 1, 2], r"A perceptron separates two classes; y has 3"),
+    ([[0, 0], [0, 1]], [1, 1], r"y must contain at least two classes to train a classifier; got only one class, \[1\]"),
+    ([[0, 0], [0, 1], [1, 1]], [0, 1, 2], r"A perceptron separates two classes \(Only binary classification is supported\); y has 3"),
     (np.zeros((0, 2)), [], r"X must hold at least one sample; got shape \(0, 2\)"),
 ])
 def test_perceptron_rejects_bad_data(X, y, message):
@@ -114,10 +116,10 @@ def test_perceptron_rejects_bad_settings(params, error, message):
 
 def test_perceptron_predict_before_fit_and_wrong_features():
     X, y = truth_table("and")
-    with pytest.raises(ValueError, match=r"This Perceptron is not fitted yet; call fit\(X, y\) first"):
+    with pytest.raises(NotFittedError, match=r"This Perceptron is not fitted yet; call fit\(X, y\) before predicting"):
         Perceptron().predict(X)
     model = Perceptron().fit(X, y)
-    with pytest.raises(ValueError, match=r"X has 3 features, but the model was fitted with 2 features"):
+    with pytest.raises(ValueError, match=r"X has 3 features, but Perceptron is expecting 2 features as input"):
         model.predict(np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"X and y must have the same number of samples; got 4 rows in X and 2"):
         model.score(X, [0, 1])
@@ -152,12 +154,12 @@ def test_neuron_gradients_of_one_example_by_hand():
 
 def test_sigmoid_neuron_training_decreases_the_error():
     X, y = sigmoid_training_data()
-    model = SigmoidNeuron(learning_rate=0.1, n_iter=500, random_state=0).fit(X, y)
-    errors = np.array(model.errors_)
+    model = SigmoidNeuron(learning_rate=0.1, max_iter=500, random_state=0).fit(X, y)
+    errors = np.array(model.loss_curve_)
     assert len(errors) == 500
     assert errors[-1] < 0.9 * errors[0]
     assert np.all(np.diff(errors) <= 0)  # small steps on a smooth error: every step goes downhill
-    # errors_ holds the error before each step, recomputed here from the final weights it is below the last one
+    # loss_curve_ holds the error before each step, recomputed here from the final weights it is below the last one
     assert mean_squared_error(X, y, model.weights_, model.bias_) <= errors[-1]
     np.testing.assert_allclose(model.predict_proba(X), [1 / (1 + math.exp(-(x @ model.weights_ + model.bias_)))
                                                         for x in X], rtol=1e-14)
@@ -167,30 +169,30 @@ def test_sigmoid_neuron_training_decreases_the_error():
 def test_sigmoid_neuron_from_given_weights_follows_the_gradient():
     X, y = sigmoid_training_data()
     w0, b0 = np.array([0.2, -0.4]), 0.1
-    model = SigmoidNeuron(learning_rate=0.5, n_iter=1, weights=w0, bias=b0).fit(X, y)
+    model = SigmoidNeuron(learning_rate=0.5, max_iter=1, weights=w0, bias=b0).fit(X, y)
     dw, db = neuron_gradients(X, y, w0, b0)
     np.testing.assert_allclose(model.weights_, w0 - 0.5 * dw, rtol=1e-15)
     assert model.bias_ == pytest.approx(b0 - 0.5 * db, rel=1e-15)
-    assert model.errors_ == [pytest.approx(mean_squared_error(X, y, w0, b0), rel=1e-14)]
+    assert model.loss_curve_ == [pytest.approx(mean_squared_error(X, y, w0, b0), rel=1e-14)]
 
 
 @pytest.mark.parametrize("X, y, message", [
     ([[0, np.nan], [1, 1]], [0, 1], r"X must hold only finite numbers; got 1 NaN or inf"),
     ([[0, 1], [1, 1]], [0, np.inf], r"y must hold only finite labels; got NaN or inf"),
-    ([0, 1], [0, 1], r"X must be 2-D \(n_samples, n_features\); got shape \(2,\)"),
+    ([0, 1], [0, 1], r"X must be 2-D \(n_samples, n_features\); got shape \(2,\); Reshape your data"),
     ([[0, 1], [1, 1]], [0], r"X and y must have the same number of samples; got 2 rows in X and 1 in y"),
     (np.zeros((0, 2)), [], r"X must hold at least one sample; got shape \(0, 2\)"),
 ])
 def test_sigmoid_neuron_rejects_bad_data(X, y, message):
     with pytest.raises(ValueError, match=message):
-        SigmoidNeuron(n_iter=2).fit(X, y)
+        SigmoidNeuron(max_iter=2).fit(X, y)
 
 
 @pytest.mark.parametrize("params, error, message", [
     ({"learning_rate": 0.0}, ValueError, r"learning_rate must be a finite number > 0; got 0.0"),
     ({"learning_rate": np.inf}, ValueError, r"learning_rate must be a finite number > 0; got inf"),
-    ({"n_iter": 0}, ValueError, r"n_iter must be > 0; got 0"),
-    ({"n_iter": 1e3}, TypeError, r"n_iter must be a positive integer; got 1000.0 \(float\)"),
+    ({"max_iter": 0}, ValueError, r"max_iter must be > 0; got 0"),
+    ({"max_iter": 1e3}, TypeError, r"max_iter must be a positive integer; got 1000.0 \(float\)"),
     ({"weights": [1.0, 2.0, 3.0]}, ValueError, r"X has 2 features but weights has 3 entries"),
     ({"weights": [1.0, np.nan]}, ValueError, r"weights must hold only finite numbers; got 1 NaN or inf"),
     ({"bias": np.nan}, ValueError, r"bias must hold only finite numbers; got 1 NaN or inf"),
@@ -198,15 +200,15 @@ def test_sigmoid_neuron_rejects_bad_data(X, y, message):
 def test_sigmoid_neuron_rejects_bad_settings(params, error, message):
     X, y = sigmoid_training_data()
     with pytest.raises(error, match=message):
-        SigmoidNeuron(**{"n_iter": 2, **params}).fit(X, y)
+        SigmoidNeuron(**{"max_iter": 2, **params}).fit(X, y)
 
 
 def test_sigmoid_neuron_predict_before_fit_and_wrong_features():
     X, y = sigmoid_training_data()
-    with pytest.raises(ValueError, match=r"This SigmoidNeuron is not fitted yet; call fit\(X, y\) first"):
+    with pytest.raises(NotFittedError, match=r"This SigmoidNeuron is not fitted yet; call fit\(X, y\) before predicting"):
         SigmoidNeuron().predict(X)
-    model = SigmoidNeuron(n_iter=2, random_state=0).fit(X, y)
-    with pytest.raises(ValueError, match=r"X has 3 features, but the model was fitted with 2 features"):
+    model = SigmoidNeuron(max_iter=2, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"X has 3 features, but SigmoidNeuron is expecting 2 features as input"):
         model.predict(np.zeros((2, 3)))
 
 
