@@ -158,6 +158,10 @@ class HubClass:
     def __init__(self, students=3, cull_timeout=3600):
         self.tag = "nnt" + secrets.token_hex(3)
         self.base_dir = Path(f"/srv/{self.tag}")
+        # The machine's shared folders: the course's environment, deploy/jupyterhub/, nbgrader's exchange, the hub's
+        # private state.
+        self.env_dir, self.deploy_dir = self.base_dir / "env", self.base_dir / "deploy"
+        self.exchange, self.state_dir = self.base_dir / "exchange", self.base_dir / "state"
         self.students_group, self.instructors_group = f"{self.tag}-stu", f"{self.tag}-ins"
         self.instructor = f"{self.tag}-ins"
         self.students = [f"{self.tag}-s{i}" for i in range(1, students + 1)]
@@ -172,22 +176,6 @@ class HubClass:
         self.timings = {}
 
     # ---- setting the machine up ------------------------------------------------------------------------------
-    @property
-    def env_dir(self):
-        return self.base_dir / "env"
-
-    @property
-    def deploy_dir(self):
-        return self.base_dir / "deploy"
-
-    @property
-    def exchange(self):
-        return self.base_dir / "exchange"
-
-    @property
-    def state_dir(self):
-        return self.base_dir / "state"
-
     def home(self, user):
         return Path(pwd.getpwnam(user).pw_dir)
 
@@ -283,18 +271,7 @@ class HubClass:
 
     def hub_children(self):
         """PIDs of the hub's descendants (proxy, culler, users' servers, their kernels)."""
-        children, parents = [], {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    parents[int(entry.name)] = int((entry / "stat").read_text().split(")")[-1].split()[1])
-                except (OSError, IndexError, ValueError):
-                    pass
-        frontier = {self.hub.pid} if self.hub else set()
-        while frontier:
-            frontier = {pid for pid, parent in parents.items() if parent in frontier}
-            children.extend(frontier)
-        return children
+        return descendants(self.hub.pid)[1:] if self.hub else []
 
     def close(self):
         """Stop everything and remove everything this class created; returns a list of what had to be forced."""
