@@ -81,3 +81,15 @@ summary: $(STAMP)  ## Instructors: mean scores, failures, histogram, submissions
 grade: $(STAMP)  ## Instructors: all of the above for a class (SRC=folder [EX=exercise])
 	@test -n "$(SRC)" || { echo "usage: make grade SRC=folder-of-submissions [EX=exercise]"; exit 2; }
 	$(GRADING) grade "$(SRC)" $(if $(EX),--exercise $(EX)) $(if $(FORCE),--force)
+
+# ---- A class on JupyterHub (guides/jupyterhub.md). configurable-http-proxy is a Node program from npm.
+CHP_VERSION := 5.3.0
+.PHONY: hub-deps hub
+
+hub-deps:  ## JupyterHub's proxy: configurable-http-proxy from npm (pinned), when it is missing
+	@if configurable-http-proxy --version 2>/dev/null | grep -qx '$(CHP_VERSION)'; then :; else \
+	    command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }; \
+	    npm install --global --no-fund --no-audit --loglevel=error configurable-http-proxy@$(CHP_VERSION); fi
+
+hub: $(STAMP) hub-deps  ## Run the class's JupyterHub (as root; settings in deploy/jupyterhub/jupyterhub_config.py)
+	$(BIN)/python -m jupyterhub -f deploy/jupyterhub/jupyterhub_config.py
