@@ -260,7 +260,11 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         argv = super().format_kernel_cmd(extra_arguments)
-        os.chmod(self.connection_file, 0o644)  # written by the trusted side; the kernel only reads it
+        if os.geteuid() == 0:  # written by the trusted side; the kernel (and no one else) may read it
+            os.chown(self.connection_file, 0, self.uid)
+            os.chmod(self.connection_file, 0o640)
+        else:
+            os.chmod(self.connection_file, 0o644)
         return command(argv, self.run_dir, self._submission_dir, self.limits, self.uid)
 
     def lock_run_dir(self):
