@@ -42,7 +42,8 @@ __version__ = "0.1.0"
 
 # scikit-learn's estimators (and what builds on them) load with scikit-learn, on first use
 _LAZY = {"MLPClassifier": ("nnlib.mlp", "MLPClassifier"), "MLPRegressor": ("nnlib.mlp", "MLPRegressor"),
-         "Perceptron": ("nnlib.perceptron", "Perceptron"), "perceptron_update": ("nnlib.perceptron", "perceptron_update"),
+         "Perceptron": ("nnlib.perceptron", "Perceptron"),
+         "perceptron_update": ("nnlib.perceptron", "perceptron_update"),
          "perceptron": ("nnlib.perceptron", None), "datasets": ("nnlib.datasets", None),
          "plotting": ("nnlib.plotting", None), "mlp": ("nnlib.mlp", None)}
 

@@ -118,7 +118,8 @@ def relu_derivative(Z):
 
 
 def softmax(Z):
-    r"""Softmax over each row, :math:`\mathrm{softmax}(z)_k = e^{z_k} / \sum_j e^{z_j}` (chapter 5; chapter 4 writes it by hand).
+    r"""Softmax over each row, :math:`\mathrm{softmax}(z)_k = e^{z_k} / \sum_j e^{z_j}`
+    (chapter 5; chapter 4 writes it by hand).
 
     The row maximum is subtracted first, which changes nothing mathematically and keeps :math:`e^{z}` finite.
 

@@ -70,7 +70,8 @@ def half_squared_error(Y_true, output):
 
     For one target this is scikit-learn's ``squared_loss``, :math:`\frac{1}{2}\,\mathrm{mean}((y - \hat y)^2)`.
     With several targets the squares are summed over the targets, which gives scikit-learn's gradient
-    :math:`(\hat Y - Y) / n` (scikit-learn reports the squared-error part of its loss divided by the number of targets as well).
+    :math:`(\hat Y - Y) / n`; scikit-learn takes the same steps, but reports the squared-error part of its loss
+    divided by the number of targets as well.
 
     Parameters
     ----------

@@ -305,4 +305,5 @@ MLPRegressor.__doc__ = """Multi-layer perceptron regressor trained by minibatch 
     target and scikit-learn's squared-error loss, :math:`\\frac{1}{2n} \\sum_i \\lVert \\hat y_i - y_i \\rVert^2`
     plus the same L2 term. ``score`` is the coefficient of determination :math:`R^2`. Parameter names and
     meanings follow ``sklearn.neural_network.MLPRegressor`` wherever the two overlap.
-""" + _PARAMETERS.replace("LEARNING_RATE", "0.001").replace("momentum : float, default 0.0", "momentum : float, default 0.9")
+""" + _PARAMETERS.replace("LEARNING_RATE", "0.001").replace("momentum : float, default 0.0",
+                                                              "momentum : float, default 0.9")

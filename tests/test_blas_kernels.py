@@ -2,8 +2,8 @@
 
 OpenBLAS picks its compute kernel from the CPU (Haswell for AVX2, SkylakeX for AVX-512, SandyBridge without FMA,
 ...), and the kernels round differently in the last bits. The rest of the suite runs on this machine's kernel;
-this file runs nbval over every chapter and solution notebook, and the tests that compare with the course's
-reference numbers, again with ``OPENBLAS_CORETYPE`` forcing two others. So a stored output that hangs on the last
+this file runs nbval over every chapter and solution notebook, and nnlib's tests (the course's reference numbers
+among them), again with ``OPENBLAS_CORETYPE`` forcing two others. So a stored output that hangs on the last
 bits of rounding (the phase of an oscillation, a tie, the last digit of a long run) fails here, not on a learner's
 machine. ``tests/notebook_outputs.py`` shows which cells differ, including the ones nbval does not compare.
 """
@@ -17,7 +17,10 @@ from notebook_outputs import KERNELS, active_kernel, kernel_env
 
 ROOT = Path(__file__).resolve().parents[1]
 OTHER_KERNELS = ["Haswell", "SandyBridge"]
-NOTEBOOKS = sorted(str(p.relative_to(ROOT)) for p in [*ROOT.glob("chapters/*.ipynb"), *ROOT.glob("solutions/*/*.ipynb")])
+# nnlib's own tests too: the reference numbers, the agreement with scikit-learn to 1e-10, the estimator checks
+NNLIB_TESTS = sorted(str(path.relative_to(ROOT)) for path in ROOT.glob("tests/test_nnlib_*.py"))
+NOTEBOOKS = sorted(str(path.relative_to(ROOT))
+                   for path in [*ROOT.glob("chapters/*.ipynb"), *ROOT.glob("solutions/*/*.ipynb")])
 
 
 @pytest.mark.parametrize("coretype", OTHER_KERNELS)
@@ -32,8 +35,9 @@ def test_notebooks_and_reference_numbers_under_another_kernel(coretype):
     assert len(NOTEBOOKS) >= 12, NOTEBOOKS
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-q", "--nbval-lax",
-         "--nbval-cell-timeout=300", *NOTEBOOKS, "tests/test_nnlib_reference_numbers.py"],
+         "--nbval-cell-timeout=300", *NOTEBOOKS, *NNLIB_TESTS],
         cwd=ROOT, env=kernel_env(coretype), capture_output=True, text=True, timeout=1400,
     )
-    assert result.returncode == 0, f"under OPENBLAS_CORETYPE={coretype}:\n{result.stdout[-6000:]}{result.stderr[-2000:]}"
+    report = result.stdout[-6000:] + result.stderr[-2000:]
+    assert result.returncode == 0, f"under OPENBLAS_CORETYPE={coretype}:\n{report}"
     assert " passed" in result.stdout and "failed" not in result.stdout.splitlines()[-1]
