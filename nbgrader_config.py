@@ -22,6 +22,7 @@ from grading.preprocessors import (  # noqa: E402
     HideHiddenTestTracebacks,
     LimitOutputSize,
     ResilientExecute,
+    SanitizeOutputs,
 )
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
@@ -49,22 +50,33 @@ c.ExecutePreprocessor.timeout = timeout
 c.Execute.timeout = timeout
 c.ResilientExecute.timeout = timeout
 
-# Autograding: nbgrader's pipeline with two replacements that keep one bad submission from stopping the class.
-# ResilientExecute: a kernel that dies (os._exit, a crash, a kill) or ignores the interrupt after a timeout does not
-# abort the notebook; the cell that did it gets an error, the kernel is stopped, and every later code cell gets an
-# error too ("not run"), so its tests score 0.
+# Autograding: nbgrader's pipeline with replacements that keep one bad submission from stopping the class or
+# cheating it.
+# ResilientExecute: the kernel runs in a sandbox of its own (grading/sandbox.py), the grader's guard checks it
+# before each test cell (grading/kernel_guard.py), and a kernel that dies (os._exit, a crash, a kill) or ignores the
+# interrupt after a timeout does not abort the notebook; the cell that did it gets an error, the kernel is stopped,
+# and every later code cell gets an error too ("not run"), so its tests score 0.
 # LimitOutputSize: megabytes of printed output are cut to NBGRADER_MAX_OUTPUT_CHARS per cell.
+# SanitizeOutputs: no script or event handler of a submission reaches Formgrader or a feedback page.
 c.Autograde.autograde_preprocessors = [
     ResilientExecute,
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
     LimitOutputSize,
+    SanitizeOutputs,
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.LimitOutputSize.max_chars = int(os.environ.get("NBGRADER_MAX_OUTPUT_CHARS", "20000"))
+# What a submission's HTML and Markdown may keep: text formatting and tables (pandas), no scripts, no event
+# handlers, no images that fetch from elsewhere (PNG figures are outputs of their own and stay).
+c.SanitizeOutputs.tags = ["a", "abbr", "b", "blockquote", "br", "code", "div", "em", "h1", "h2", "h3", "h4", "h5",
+                          "h6", "hr", "i", "li", "ol", "p", "pre", "span", "strong", "sub", "sup", "table", "tbody",
+                          "td", "tfoot", "th", "thead", "tr", "ul"]
+c.SanitizeOutputs.attributes = {"a": ["href", "title"], "td": ["colspan", "rowspan"], "th": ["colspan", "rowspan"],
+                                "*": ["class"]}
 
 # Feedback: hidden tests are removed from the cells' sources (ClearHiddenTests), and a failing hidden test's
 # traceback, which would quote the hidden code, is cut down to its last line (HideHiddenTestTracebacks, which must

@@ -213,8 +213,7 @@ class _Slot:
         read_fd, write_fd = os.pipe()
         command = [sys.executable, "-m", "grading", "_worker", "--fd", str(write_fd), exercise]
         self.process = subprocess.Popen(command, cwd=course.root, stdin=subprocess.PIPE, stdout=log_file,
-                                        stderr=subprocess.STDOUT, pass_fds=(write_fd,), text=True,
-                                        env=dict(os.environ, GRADING_SLOT=str(index)))
+                                        stderr=subprocess.STDOUT, pass_fds=(write_fd,), text=True)
         os.close(write_fd)
         self.fd, self.pending, self.index = read_fd, b"", index
         self.current, self.started, self.deadline = None, False, None

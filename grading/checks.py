@@ -9,7 +9,7 @@ Each finding is a dict ``{"kind": ..., "detail": ...}``; the summary lists them.
 import re
 
 from .course import grade_cells, is_answer, is_test, points
-from .preprocessors import ANSWER_KEY, KERNEL_DIED, KERNEL_HUNG, MARK, NOT_RUN, TAMPERED
+from .preprocessors import ANSWER_KEY, KERNEL_DIED, KERNEL_HUNG, LEFT_RUNNING, MARK, NOT_RUN, SANITIZED, TAMPERED
 from .sandbox import Limits
 
 #: Errors that are no news in an answer cell: the stub of an unanswered question, and the interrupt of a timeout.
@@ -31,6 +31,8 @@ def limit_breached(ename, evalue, limits=None):
         return "disk limit", f"filled its {limits.disk_mb} MB of scratch disk"
     if errno == 11 or ename == "BlockingIOError" and "fork" in (evalue or ""):
         return "process limit", f"started more than {limits.processes} processes or threads"
+    if ename == "PermissionError" or errno in (1, 13, 30, 101):
+        return "blocked by the sandbox", f"tried something the sandbox does not allow ({ename}: {evalue[:100]})"
     return None
 
 
@@ -122,4 +124,10 @@ def inspect_graded(graded):
                         f"{where} raised {ename}: {str(output.get('evalue', ''))[:120]}")})
             elif output.output_type == "stream" and f"{MARK} output cut" in output.get("text", ""):
                 issues.append({"kind": "output cut", "detail": f"{where} printed too much; its output was cut"})
+            elif output.output_type == "stream" and f"{MARK} {SANITIZED}" in output.get("text", ""):
+                issues.append({"kind": "script in output", "detail": f"{where} displayed scripts or other active "
+                                                                     "content; it was removed"})
+            elif output.output_type == "stream" and f"{MARK} {LEFT_RUNNING}" in output.get("text", ""):
+                issues.append({"kind": LEFT_RUNNING, "detail": output["text"].split(f"{LEFT_RUNNING}: ", 1)[1]
+                               .strip()})
     return issues

@@ -2,7 +2,7 @@
 
 What the kernel of a submission gets, and nothing more:
 
-- an unprivileged user of its own (``SANDBOX_UID`` + the job's slot, never root, never the instructor), no new
+- an unprivileged user of its own (a free id from ``SANDBOX_UID`` up, never root, never the instructor), no new
   privileges, no capabilities, a clean environment and a private HOME;
 - its own network namespace (loopback only), PID namespace (it is process 1's only child: when the kernel stops,
   everything it started is killed with the namespace), IPC and UTS namespaces;
@@ -41,7 +41,7 @@ SUBMISSION = "/submission"
 ETC_FILES = ("ld.so.cache", "localtime", "passwd", "group", "nsswitch.conf", "fonts", "mime.types")
 #: Packages of the course that submissions may import (read-only), wherever they are installed from.
 COURSE_PACKAGES = ("nnlib",)
-#: The first user id of the sandboxes; job slot N runs as SANDBOX_UID + N. No account needs to exist.
+#: The first user id of the sandboxes; each kernel takes a free one from there up. No account needs to exist.
 DEFAULT_UID = 2_000_000
 INSTALL_HINT = ("install it with `apt-get install -y bubblewrap` (Debian, Ubuntu; `dnf install bubblewrap` on "
                 "Fedora), or run trusted work without the sandbox with SANDBOX=0")
@@ -88,10 +88,40 @@ class Limits:
                 f"files {self.file_mb} MB, disk {self.disk_mb} MB")
 
 
-def sandbox_uid(slot=None):
-    """The user id of a job slot's sandbox (``GRADING_SLOT``, set by the autograde supervisor for each worker)."""
-    slot = int(os.environ.get("GRADING_SLOT", "0")) if slot is None else slot
-    return int(os.environ.get("SANDBOX_UID", DEFAULT_UID)) + slot
+def sandbox_uid():
+    """The first user id of the sandboxes (``SANDBOX_UID``)."""
+    return int(os.environ.get("SANDBOX_UID", DEFAULT_UID))
+
+
+def allocate_uid(span=100_000):
+    """A user id that no other sandbox on this machine holds, and an open lock file that holds it (close it to give
+    the id back). Every kernel gets its own, so limits per user (processes) and the clean-up of leftovers never touch
+    another submission's sandbox, even of another grading run."""
+    import fcntl
+
+    import psutil
+
+    base = sandbox_uid()
+    used = set()
+    for process in psutil.process_iter(["uids"]):
+        try:
+            if process.info["uids"]:
+                used.add(process.info["uids"].real)
+        except psutil.Error:
+            pass
+    start = (os.getpid() * 7919) % span
+    for offset in range(span):
+        uid = base + (start + offset) % span
+        if uid in used:
+            continue
+        handle = open(_run_root() / f"uid-{uid}.lock", "a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        return uid, handle
+    raise SandboxError(f"no free sandbox user id in {base}..{base + span - 1}")
 
 
 def _tools():
@@ -112,13 +142,12 @@ def course_package_dirs():
     return dirs
 
 
-def command(kernel_argv, run_dir, submission_dir, limits, uid=None):
+def command(kernel_argv, run_dir, submission_dir, limits, uid):
     """The command line that runs ``kernel_argv`` in a sandbox.
 
     ``run_dir`` (the connection file and sockets) is bound at its own path; ``submission_dir`` is bound read-only
     and copied into the kernel's working folder before the kernel starts.
     """
-    uid = sandbox_uid() if uid is None else uid
     privileged = os.geteuid() == 0
     environment = [sys.prefix, *course_package_dirs()]
     argv = ["bwrap", "--die-with-parent", "--new-session",
@@ -189,11 +218,14 @@ def check(limits=None):
         run_dir.mkdir()
         submission.mkdir()
         os.chmod(tmp, 0o755)
-        argv = command([sys.executable, "-I", "-c", probe], run_dir, submission, limits)
+        uid, lock = allocate_uid()
+        argv = command([sys.executable, "-I", "-c", probe], run_dir, submission, limits, uid)
         try:
             result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
         except (OSError, subprocess.TimeoutExpired) as error:
             raise SandboxError(f"the sandbox cannot be set up: {error}; {INSTALL_HINT}") from None
+        finally:
+            lock.close()
     words = result.stdout.split()
     if result.returncode != 0 or not words or words[0] != "ok":
         detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
@@ -236,7 +268,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.limits = Limits.from_env()
-        self.uid = sandbox_uid()
+        self.uid, self._uid_lock = allocate_uid()
         self.run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=_run_root()))
         self.transport = "ipc"
         self.ip = str(self.run_dir / "kernel")
@@ -278,8 +310,27 @@ class SandboxedKernelManager(AsyncKernelManager):
         if not restart:
             kill_leftovers(self.uid)
             shutil.rmtree(self.run_dir, ignore_errors=True)
+            self._uid_lock.close()
 
     cleanup_resources = _async_cleanup_resources
+
+
+def processes_of(uid, exclude_kernel=False):
+    """The names of the processes running as a sandbox's user (the kernel itself left out when asked)."""
+    import psutil
+
+    names = []
+    for process in psutil.process_iter(["uids", "cmdline", "name"]):
+        try:
+            if not process.info["uids"] or process.info["uids"].real != uid:
+                continue
+            command_line = process.info["cmdline"] or []
+            if exclude_kernel and any("ipykernel_launcher" in part for part in command_line):
+                continue
+            names.append(process.info["name"] or "?")
+        except psutil.Error:
+            pass
+    return names
 
 
 def kill_leftovers(uid):
