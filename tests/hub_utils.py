@@ -353,19 +353,18 @@ class HubClass:
         return None
 
 
-def rss_mib(pids):
-    """Resident memory of the processes, in MiB (proportional set size where /proc offers it)."""
-    total = 0
+def memory_mib(pids):
+    """(PSS, RSS) of the processes together, in MiB. PSS shares each page among the processes that map it, so the
+    PSS of several users' servers adds up to what they really take; RSS counts shared libraries in every process."""
+    pss = rss = 0
     for pid in pids:
         try:
             text = Path(f"/proc/{pid}/smaps_rollup").read_text()
-            total += int(re.search(r"^Pss:\s+(\d+) kB", text, re.M).group(1))
-        except (OSError, AttributeError):
-            try:
-                total += int(re.search(r"^VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.M).group(1))
-            except (OSError, AttributeError):
-                pass
-    return total / 1024
+        except OSError:
+            continue
+        pss += int(re.search(r"^Pss:\s+(\d+) kB", text, re.M).group(1))
+        rss += int(re.search(r"^Rss:\s+(\d+) kB", text, re.M).group(1))
+    return pss / 1024, rss / 1024
 
 
 def descendants(pid):
@@ -382,6 +381,21 @@ def descendants(pid):
         frontier = {p for p, parent in parents.items() if parent in frontier}
         found.extend(frontier)
     return found
+
+
+def answered(notebook, exercise):
+    """A student version (as JSON from the contents API) with every answer cell taken from the source notebook in
+    solutions/, as a good student writes it."""
+    import nbformat
+
+    source = nbformat.read(ROOT / "solutions" / exercise / f"{exercise}.ipynb", as_version=4)
+    answers = {c.metadata.nbgrader.grade_id: c.source for c in source.cells
+               if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    for cell in notebook["cells"]:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell["source"] = answers[grade_id]
+    return notebook
 
 
 # ---- one user's side: REST calls and kernels with their own token ------------------------------------------------
@@ -458,7 +472,7 @@ class Kernel:
         ws_base = client.base.replace("http://", "ws://")
         self.ws = websocket.create_connection(
             f"{ws_base}{client.server(f'/api/kernels/{self.id}/channels')}?session_id={self.session}",
-            header=[f"Authorization: token {client.token}"], timeout=60)
+            header=[f"Authorization: token {client.token}"], timeout=300)
 
     def run(self, code, timeout=CELL_TIMEOUT):
         """Run ``code``; returns (status, stdout+display text, errors)."""
