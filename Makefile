@@ -42,10 +42,11 @@ serve: $(STAMP)  ## Serve the built site on localhost
 	@test -f _build/html/index.html || $(MAKE) book
 	$(BIN)/python -m http.server --directory _build/html --bind 127.0.0.1 $(PORT)
 
-bench: $(STAMP)  ## Time nnlib against scikit-learn and PyTorch (pip install torch==2.13.0 to include it), then against NumPy's limit
+bench: $(STAMP)  ## Time nnlib against scikit-learn and PyTorch (pip install torch==2.13.0 to include it), then against NumPy's limit; REV=git-revision also against nnlib at REV
 	$(BIN)/python benchmarks/train_speed.py
 	@echo
 	$(BIN)/python benchmarks/numpy_limit.py
+	$(if $(REV),@echo; $(BIN)/python benchmarks/compare_revisions.py $(REV))
 
 clean:  ## Remove the built site and caches (keeps .venv)
 	rm -rf _build .pytest_cache

@@ -79,3 +79,14 @@ def test_hand_written_loop_trains_exactly_as_nnlib():
         np.testing.assert_allclose(W, layer.W, rtol=0, atol=1e-12)
         np.testing.assert_allclose(b, layer.b, rtol=0, atol=1e-12)
     assert abs(total - expected_total) < 1e-12
+
+
+def test_compare_revisions_quick_prints_its_table():
+    """The before/after script exports an earlier nnlib from git and times both; here against HEAD itself."""
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "compare_revisions.py"), "HEAD", "--quick"],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = re.findall(r"^\| (\d .+?) +\| +([\d.e-]+) \| +([\d.e-]+) \| +([\d.]+) \|$", proc.stdout, re.M)
+    assert len(rows) == 4, proc.stdout
+    assert all(float(before) > 0 and float(now) > 0 for _, before, now, _ in rows), proc.stdout
+    assert "Warning" not in proc.stderr, proc.stderr
