@@ -2,8 +2,8 @@
 
 OpenBLAS picks its compute kernel from the CPU (Haswell for AVX2, SkylakeX for AVX-512, SandyBridge without FMA,
 ...), and the kernels round differently in the last bits. The rest of the suite runs on this machine's kernel;
-this file runs nbval over every chapter and solution notebook, and nnlib's tests (the course's reference numbers
-among them), again with ``OPENBLAS_CORETYPE`` forcing two others. So a stored output that hangs on the last
+this file runs nbval over every chapter and solution notebook, and nnlib's numerical tests (the course's reference
+numbers among them), again with ``OPENBLAS_CORETYPE`` forcing two others. So a stored output that hangs on the last
 bits of rounding (the phase of an oscillation, a tie, the last digit of a long run) fails here, not on a learner's
 machine. ``tests/notebook_outputs.py`` shows which cells differ, including the ones nbval does not compare.
 """
@@ -17,8 +17,10 @@ from notebook_outputs import KERNELS, active_kernel, kernel_env
 
 ROOT = Path(__file__).resolve().parents[1]
 OTHER_KERNELS = ["Haswell", "SandyBridge"]
-# nnlib's own tests too: the reference numbers, the agreement with scikit-learn to 1e-10, the estimator checks
-NNLIB_TESTS = sorted(str(path.relative_to(ROOT)) for path in ROOT.glob("tests/test_nnlib_*.py"))
+# and nnlib's tests that compare numbers with references: the course's reference numbers, scikit-learn's weights to
+# 1e-10, finite differences (scikit-learn's estimator checks test the interface, not rounding, and are left out)
+NNLIB_TESTS = ["tests/test_nnlib_reference_numbers.py", "tests/test_nnlib_mlp.py", "tests/test_nnlib_regressor.py",
+               "tests/test_nnlib_layers.py", "tests/test_nnlib_gradcheck.py", "tests/test_nnlib_losses.py"]
 NOTEBOOKS = sorted(str(path.relative_to(ROOT))
                    for path in [*ROOT.glob("chapters/*.ipynb"), *ROOT.glob("solutions/*/*.ipynb")])
 
