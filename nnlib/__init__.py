@@ -21,11 +21,12 @@ name                                                                        chap
 ``softmax``, ``relu``, ``datasets.load_wine_frame``                         5 scikit-learn's MLP on the wine data
 ``datasets.wine_csv_path``                                                  5 scikit-learn's MLP on the wine data
 ``plotting.plot_activations``                                               6 evaluating and improving a network
+``MLPRegressor``                                                            6 evaluating and improving a network
 ==========================================================================  ===========================================
 
 Used by the library and the exercises rather than imported by a chapter: ``perceptron_update`` (the rule behind
 ``Perceptron``), ``tanh`` and the tables ``ACTIVATIONS`` and ``LOSSES``, the cross-entropies, ``optim`` (``SGD`` and
-the epoch loop ``train`` that every model trains with), ``MLPRegressor`` and ``DivergenceError``.
+the epoch loop ``train`` that every model trains with) and ``DivergenceError``.
 """
 
 import importlib

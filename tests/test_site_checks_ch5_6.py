@@ -1,0 +1,272 @@
+"""The concept checks of chapters 5 and 6: the course's convention in the notebooks, and a click on the site.
+
+The convention (one for the whole course):
+
+- a multiple-choice check is a code cell tagged ``remove-input`` that imports ``display_quiz`` from
+  ``jupyterquiz`` and calls ``display_quiz([...], shuffle_answers=False)`` with its questions written inline (never a
+  URL): each question of type ``multiple_choice`` with a ``question`` and ``answers``, each answer with ``answer``,
+  ``correct`` and a ``feedback`` sentence;
+- a "predict, then run" prompt is a markdown cell right before the code cell it is about, the question in bold and
+  the answer folded in ``<details><summary>Show the answer</summary> ... </details>``.
+
+Each chapter has three to five of them. The browser tests open the built site in Debian's Chromium (the
+``built_site`` fixture of conftest.py builds it strictly) and check that a multiple-choice check answers a click
+with its feedback, and that a folded answer opens.
+"""
+
+import ast
+import copy
+import uuid
+from urllib.parse import urljoin
+
+import nbformat
+import pytest
+
+import browser_utils as bu
+
+CHAPTERS = ["chapters/05_wine_mlp", "chapters/06_evaluating"]
+SUMMARY = "<details><summary>Show the answer</summary>"
+
+# The key cells that a "predict, then run" prompt must come right before, by chapter (a piece of their code).
+PREDICT_BEFORE = {
+    "chapters/05_wine_mlp": ["raw_vs_scaled = {}"],
+    "chapters/06_evaluating": ["size_models = {h: moons_mlp", "learning_rates = [0.001"],
+}
+
+
+# Reading the checks of a notebook ------------------------------------------------------------------------------
+
+
+def quiz_call(source):
+    """The ``display_quiz(...)`` call of a cell's source (an ast.Call), or None when it has none."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "display_quiz":
+            return node
+    return None
+
+
+def quiz_problems(cell):
+    """What is wrong with a multiple-choice check cell (an empty list: it follows the convention)."""
+    problems = []
+    if "remove-input" not in cell.metadata.get("tags", []):
+        problems.append("not tagged remove-input")
+    if "from jupyterquiz import display_quiz" not in cell.source:
+        problems.append("does not import display_quiz from jupyterquiz")
+    if "http" in cell.source:
+        problems.append("names a URL (questions must be written inline)")
+    call = quiz_call(cell.source)
+    if call is None or not call.args:
+        return problems + ["no display_quiz([...]) call"]
+    shuffle = {k.arg: k.value for k in call.keywords}.get("shuffle_answers")
+    if not (isinstance(shuffle, ast.Constant) and shuffle.value is False):
+        problems.append("shuffle_answers=False is missing")
+    try:
+        questions = ast.literal_eval(call.args[0])
+    except ValueError:
+        return problems + ["the questions are not an inline list of dicts"]
+    if not isinstance(questions, list) or not questions:
+        return problems + ["the first argument is not a non-empty list of questions"]
+    for n, question in enumerate(questions):
+        if question.get("type") != "multiple_choice":
+            problems.append(f"question {n}: type is not 'multiple_choice'")
+        if not str(question.get("question", "")).strip():
+            problems.append(f"question {n}: no question text")
+        answers = question.get("answers") or []
+        if len(answers) < 2:
+            problems.append(f"question {n}: fewer than two answers")
+        if sum(a.get("correct") is True for a in answers) != 1:
+            problems.append(f"question {n}: not exactly one correct answer")
+        for k, answer in enumerate(answers):
+            if not str(answer.get("answer", "")).strip():
+                problems.append(f"question {n} answer {k}: no answer text")
+            if not isinstance(answer.get("correct"), bool):
+                problems.append(f"question {n} answer {k}: 'correct' is not True or False")
+            if len(str(answer.get("feedback", "")).split()) < 4:
+                problems.append(f"question {n} answer {k}: no feedback sentence")
+    outputs = {mime for out in cell.get("outputs", []) for mime in out.get("data", {})}
+    if not {"text/html", "application/javascript"} <= outputs:
+        problems.append("not executed: no quiz (HTML and JavaScript) in its outputs")
+    return problems
+
+
+def predict_problems(cells, index):
+    """What is wrong with the "predict, then run" prompt at ``cells[index]``."""
+    cell = cells[index]
+    problems = []
+    if not cell.source.lstrip().startswith("**"):
+        problems.append("the question is not in bold at the start")
+    if cell.source.count(SUMMARY) != 1 or not cell.source.rstrip().endswith("</details>"):
+        problems.append(f"the answer is not folded in one {SUMMARY} ... </details> block at the end")
+    elif not cell.source.split(SUMMARY, 1)[1].replace("</details>", "").strip():
+        problems.append("the folded answer is empty")
+    if index + 1 >= len(cells) or cells[index + 1].cell_type != "code":
+        problems.append("not right before a code cell")
+    return problems
+
+
+def concept_checks(nb):
+    """``(quizzes, prompts)``: the indices of a notebook's multiple-choice checks and of its predict prompts."""
+    quizzes = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "display_quiz" in c.source]
+    prompts = [i for i, c in enumerate(nb.cells)
+               if c.cell_type == "markdown" and ("Predict, then run" in c.source or "<details" in c.source)]
+    return quizzes, prompts
+
+
+def convention_problems(nb):
+    """Every way a notebook's concept checks break the convention, as sentences."""
+    quizzes, prompts = concept_checks(nb)
+    problems = [f"cell {i}: {p}" for i in quizzes for p in quiz_problems(nb.cells[i])]
+    problems += [f"cell {i}: {p}" for i in prompts for p in predict_problems(nb.cells, i)]
+    total = len(quizzes) + len(prompts)
+    if not 3 <= total <= 5:
+        problems.append(f"{total} concept checks; each chapter has three to five")
+    return problems
+
+
+def read(doc):
+    return nbformat.read(bu.ROOT / f"{doc}.ipynb", as_version=4)
+
+
+def notebook(*cells):
+    """A notebook of copies of ``cells``, each with a new id (a cell may be used twice)."""
+    copies = [nbformat.from_dict(copy.deepcopy(cell)) for cell in cells]
+    for cell in copies:
+        cell["id"] = uuid.uuid4().hex[:8]
+    return nbformat.v4.new_notebook(cells=copies)
+
+
+# The notebooks -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_chapter_has_three_to_five_checks_following_the_convention(doc):
+    nb = read(doc)
+    quizzes, prompts = concept_checks(nb)
+    assert quizzes and prompts, f"{doc}: {len(quizzes)} multiple-choice checks, {len(prompts)} predict prompts"
+    problems = convention_problems(nb)
+    assert not problems, f"{doc}.ipynb:\n" + "\n".join(f"- {p}" for p in problems)
+
+
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_predict_prompts_come_right_before_the_key_cells(doc):
+    nb = read(doc)
+    for piece in PREDICT_BEFORE[doc]:
+        key = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and piece in c.source]
+        assert len(key) == 1, f"{doc}: {len(key)} code cells contain {piece!r}"
+        before = nb.cells[key[0] - 1]
+        assert before.cell_type == "markdown" and SUMMARY in before.source, (
+            f"{doc}: the cell before the one with {piece!r} is no predict-then-run prompt")
+
+
+def test_canary_the_convention_check_finds_each_mistake():
+    """Each kind of broken check is reported, so that the test above could fail."""
+    good_quiz = nbformat.v4.new_code_cell(
+        "from jupyterquiz import display_quiz\n\ndisplay_quiz([{'type': 'multiple_choice', 'question': 'Q?', "
+        "'answers': [{'answer': 'a', 'correct': True, 'feedback': 'Right, because of this.'}, "
+        "{'answer': 'b', 'correct': False, 'feedback': 'No, because of that.'}]}], shuffle_answers=False)")
+    good_quiz.metadata["tags"] = ["remove-input"]
+    good_quiz.outputs = [nbformat.v4.new_output("display_data", {"text/html": "<div></div>"}),
+                         nbformat.v4.new_output("display_data", {"application/javascript": "1;"})]
+    good_prompt = nbformat.v4.new_markdown_cell(f"**Predict, then run.** Which?\n\n{SUMMARY}\n\nThis.\n\n</details>")
+    key = nbformat.v4.new_code_cell("print(1)")
+    nb = notebook(good_quiz, good_quiz, good_prompt, key)
+    assert convention_problems(nb) == []
+
+    def broken(cell, old, new):
+        changed = nbformat.from_dict(copy.deepcopy(cell))
+        changed.source = changed.source.replace(old, new)
+        return changed
+
+    untagged = nbformat.from_dict(copy.deepcopy(good_quiz))
+    untagged.metadata["tags"] = []
+    cases = {
+        "not tagged remove-input": untagged,
+        "shuffle_answers=False is missing": broken(good_quiz, ", shuffle_answers=False", ""),
+        "no feedback sentence": broken(good_quiz, "'feedback': 'No, because of that.'", "'feedback': ''"),
+        "not exactly one correct answer": broken(good_quiz, "'correct': False", "'correct': True"),
+        "names a URL": broken(good_quiz, "[{'type'", "'https://example.org/q.json' or [{'type'"),
+        "the answer is not folded": broken(good_prompt, SUMMARY, "Answer:"),
+    }
+    for expected, cell in cases.items():
+        cells = [good_quiz, good_quiz, good_prompt, key]
+        cells[2 if cell.cell_type == "markdown" else 0] = cell
+        found = convention_problems(notebook(*cells))
+        assert any(expected in p for p in found), f"{expected!r} not reported: {found}"
+    too_few = convention_problems(notebook(good_quiz, key))
+    assert any("three to five" in p for p in too_few), too_few
+    misplaced = convention_problems(notebook(good_quiz, good_quiz, key, good_prompt))
+    assert any("not right before a code cell" in p for p in misplaced), misplaced
+
+
+# On the site, in Chromium --------------------------------------------------------------------------------------
+
+# The site and the browser are test_site_browser.py's fixtures (the strict build copied aside and served on
+# localhost; one headless Debian Chromium whose requests outside localhost are blocked and recorded), and its
+# open_page (a new tab; console errors and uncaught exceptions gathered in a log).
+try:
+    from test_site_browser import chromium, open_page, site, site_dir  # noqa: F401 (fixtures, used by name)
+except pytest.skip.Exception as no_playwright:  # the notebook tests above still run
+    _skip_reason = str(no_playwright)
+
+    @pytest.fixture(scope="module")
+    def site():
+        pytest.skip(_skip_reason)
+
+    chromium = site
+
+
+def first_questions(nb):
+    """The questions of every multiple-choice check of a notebook, in page order."""
+    questions = []
+    for i in concept_checks(nb)[0]:
+        questions += ast.literal_eval(quiz_call(nb.cells[i].source).args[0])
+    return questions
+
+
+@pytest.mark.timeout(1500)
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_a_check_answers_a_click_on_the_site(site, chromium, doc):
+    context, external = chromium
+    seen_external = len(external)
+    questions = first_questions(read(doc))
+    page, log = open_page(context, urljoin(site, f"{doc}.html"))
+    try:
+        quizzes = page.locator(".Quiz")
+        quizzes.nth(len(questions) - 1).wait_for(state="visible")
+        assert quizzes.count() == len(questions), f"{quizzes.count()} quizzes on the page, {len(questions)} in the notebook"
+        assert "display_quiz(" not in page.inner_text("main"), "the quiz code is shown (remove-input is missing)"
+        quiz, question = quizzes.first, questions[0]
+        feedback = quiz.locator(".Feedback")
+        for answer in sorted(question["answers"], key=lambda a: a["correct"]):  # a wrong answer first, then the right one
+            quiz.locator("label.MCButton", has_text=answer["answer"]).click()
+            expected = "correct" if answer["correct"] else "incorrect"
+            page.wait_for_function("([el, cls]) => el.classList.contains(cls)", arg=[feedback.element_handle(), expected])
+            assert feedback.inner_text().strip() == answer["feedback"], (
+                f"clicking {answer['answer']!r} showed {feedback.inner_text()!r}, not its feedback")
+        assert not log, f"{doc}.html: " + "; ".join(log)
+    finally:
+        page.close()
+    assert not external[seen_external:], f"requests that left localhost: {external[seen_external:]}"
+
+
+@pytest.mark.timeout(1500)
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_a_folded_answer_opens_on_the_site(site, chromium, doc):
+    context, _ = chromium
+    page, _ = open_page(context, urljoin(site, f"{doc}.html"))
+    try:
+        details = page.locator("details", has=page.locator("summary", has_text="Show the answer"))
+        assert details.count() == len(concept_checks(read(doc))[1]), "not every predict prompt is folded on the page"
+        first = details.first
+        assert first.get_attribute("open") is None, "the answer is not folded at first"
+        answer = first.locator(":scope > :not(summary)").first
+        assert not answer.is_visible(), "the folded answer is visible before the click"
+        first.locator("summary").click()
+        answer.wait_for(state="visible")
+        assert first.get_attribute("open") is not None
+    finally:
+        page.close()
