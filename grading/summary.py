@@ -55,7 +55,14 @@ def summarise(course, log=print):
     """Write and print the summary; returns ``(text, attention_items)``."""
     table = gather(course)
     items = attention(course)
-    lines = ["# Grading summary", "",
+    unsandboxed = sorted(f"{exercise} {student}" for exercise, student, record in course.records()
+                         if str(record.get("autograde_settings", {}).get("sandbox", "")).startswith("off"))
+    lines = ["# Grading summary", ""]
+    if unsandboxed:
+        lines += [f"**Graded without the sandbox (SANDBOX=0): {len(unsandboxed)} submission(s)** ran with the "
+                  "instructor's rights: " + ", ".join(unsandboxed[:10]) + (" ..." if len(unsandboxed) > 10 else "")
+                  + ". Use SANDBOX=0 for trusted work only.", ""]
+    lines += [
              "## Exercises", "",
              "A failure is a submission that failed at least one autograder test; written answers are graded by "
              "hand in formgrader (`jupyter lab`, Formgrader) and count once graded.", "",

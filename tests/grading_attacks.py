@@ -1,0 +1,297 @@
+"""Hostile submissions of the first exercise, written the way a student who wants to cheat (or to make a classmate
+fail) would write them, and the checks that tell whether an attack worked.
+
+Each attack knows the course's real paths (:class:`Target`): the strongest student has read the course's repository
+and guesses where the instructor keeps it. Each is graded in a class with an honest student (``honest``, the full
+solution) through the real workflow (``python -m grading grade``). An attack that writes only tries to create new
+files with a name of its own (``zz_nn_attack_<token>``), so that a broken sandbox leaves something to find and
+nothing of the machine is damaged.
+
+The checks return a list of problems (empty: the attack failed); tests/test_grading_attacks.py asserts that they are
+empty with the sandbox, and that the canary's are not without it.
+"""
+
+import json
+import secrets
+import socket
+import sys
+import sysconfig
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from grading_cases import ROOT, meta
+
+sys.path.insert(0, str(ROOT))
+from grading import leaks  # noqa: E402
+
+HONEST = "honest"
+
+
+@dataclass
+class Target:
+    """What the attacker aims at: the course copy being graded, the environment, a listener, secrets to steal."""
+
+    course: Path
+    exercise: str
+    token: str = field(default_factory=lambda: secrets.token_hex(6))
+    secret: str = field(default_factory=lambda: "instructor-" + secrets.token_hex(8))
+    port: int = 0
+
+    @property
+    def solution(self):
+        return self.course / "solutions" / self.exercise / f"{self.exercise}.ipynb"
+
+    @property
+    def gradebook(self):
+        return self.course / "gradebook.db"
+
+    @property
+    def marker(self):
+        """The name every file an attack tries to create starts with."""
+        return f"zz_nn_attack_{self.token}"
+
+    def planted(self):
+        """Where the attacks try to leave files: the environment, nnlib, the instructor's home, the course."""
+        site = Path(sysconfig.get_paths()["purelib"])
+        import nnlib
+
+        return [site / f"{self.marker}.pth", Path(nnlib.__file__).parent / f"{self.marker}.py",
+                Path.home() / self.marker, self.course / self.marker]
+
+
+def _cells(*sources):
+    return [nbformat.v4.new_code_cell(source) for source in sources]
+
+
+def _insert_after_imports(nb, cells):
+    at = next(i for i, cell in enumerate(nb.cells) if meta(cell).get("grade_id") == "imports") + 1
+    nb.cells[at:at] = cells
+    return nb
+
+
+def _answer(nb, answers):
+    for cell in nb.cells:
+        if meta(cell).get("grade_id") in answers:
+            cell.source = answers[meta(cell)["grade_id"]]
+    return nb
+
+
+# ---- the attacks: {student: (notebook, expected score, kinds it must be listed as)} ---------------------------
+
+def attacks(ex, t):
+    """Every attack on exercise ``ex`` (tests/grading_cases.Exercise) against the target ``t``."""
+    full = ex.test_points
+    q = repr
+    sol, gb, csv = q(str(t.solution)), q(str(t.gradebook)), q(str(t.course / "grades" / "grades.csv"))
+    planted = [str(path) for path in t.planted()]
+    honest_nb = q(str(t.course / "submitted" / HONEST / ex.name / f"{ex.name}.ipynb"))
+    honest_graded = q(str(t.course / "autograded" / HONEST / ex.name / f"{ex.name}.ipynb"))
+    honest_page = q(str(t.course / "feedback" / HONEST / ex.name / f"{ex.name}.html"))
+    config = q(str(t.course / "nbgrader_config.py"))
+    blank, solved = ex.blank, ex.answered
+    cases = {
+        # Read the hidden tests and the solutions, into my own output (and so into my feedback).
+        "reads_solutions": (_insert_after_imports(blank(), _cells(
+            f"print(open({sol}).read())",
+            f"import sqlite3\nprint(sqlite3.connect('file:' + {gb} + '?mode=ro', uri=True)"
+            ".execute('SELECT source FROM source_cell').fetchall())",
+            f"print(open('/proc/1/root' + {sol}).read())",
+        )), 0.0, {"error outside tests"}),
+        # Give myself full marks and my classmate none, in the gradebook and in the exported grades.
+        "rewrites_gradebook": (_insert_after_imports(blank(), _cells(
+            f"import sqlite3\ndb = sqlite3.connect({gb})\ndb.execute('UPDATE grade SET auto_score = 0, "
+            "manual_score = 0')\ndb.commit()",
+            f"open({csv}, 'w').write('assignment,student_id,score\\n')",
+        )), 0.0, {"error outside tests"}),
+        # Make my classmate fail: overwrite their submitted and graded notebooks and their feedback.
+        "overwrites_classmate": (_insert_after_imports(blank(), _cells(
+            f"import json\nopen({honest_nb}, 'w').write(json.dumps({{'cells': []}}))",
+            f"open({honest_graded}, 'w').write('{{}}')",
+            f"open({honest_page}, 'w').write('<h1>0 points</h1>')",
+        )), 0.0, {"error outside tests"}),
+        # Change the tests: in solutions/, in the gradebook, and in the configuration every later run reads.
+        "changes_tests": (_insert_after_imports(blank(), _cells(
+            f"import json\nnb = json.load(open({sol}))\nfor c in nb['cells']:\n    c['source'] = 'pass'\n"
+            f"json.dump(nb, open({sol}, 'w'))",
+            f"import sqlite3\ndb = sqlite3.connect({gb})\ndb.execute(\"UPDATE source_cell SET source = 'pass'\")\n"
+            "db.commit()",
+            f"open({config}, 'a').write('\\nc.Autograde.autograde_preprocessors = []\\n')",
+        )), 0.0, {"error outside tests"}),
+        # Poison what every later run uses: a .pth file in the environment, a module in nnlib, my home, the course.
+        "poisons_environment": (_insert_after_imports(solved(), _cells(*[
+            f"open({path!r}, 'w').write('import os; os.system(\"touch /tmp/{t.marker}\")\\n')" for path in planted
+        ])), full, {"blocked by the sandbox"}),
+        # Leave a process behind that rewrites the grades once grading is over.
+        "escapes": (_insert_after_imports(solved(), _cells(
+            "import os\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+            f"        os.execv('/bin/sh', ['/bin/sh', '-c', 'sleep 300; echo x > {t.course}/grades/grades.csv "
+            f"# {t.marker}'])\n    os._exit(0)",
+        )), full, {"processes left running"}),
+        # Read the instructor's environment (a secret in it), the first process's, and the instructor's home.
+        "reads_environment": (_insert_after_imports(blank(), _cells(
+            "import os\nprint(dict(os.environ))",
+            "print(open('/proc/1/environ').read())",
+            f"import os\nprint(os.listdir({str(Path.home())!r}))",
+        )), 0.0, {"error outside tests"}),
+        # Phone home: to a listener on the instructor's machine, and to the internet.
+        "network": (_insert_after_imports(solved(), _cells(
+            f"import socket\nsocket.create_connection(('127.0.0.1', {t.port}), timeout=5).sendall(b'{t.token}')",
+            "import socket\nsocket.create_connection(('93.184.215.14', 80), timeout=5)",
+        )), full, {"blocked by the sandbox"}),
+        # Take the machine: 8 GiB of memory, a 2 GiB file, a full /tmp, 200 processes.
+        "memory": (_insert_after_imports(solved(), _cells("hog = bytearray(8 << 30)")), full, {"memory limit"}),
+        "disk": (_insert_after_imports(solved(), _cells(
+            "with open('big.bin', 'wb') as f:\n    for _ in range(128):\n        f.write(b'x' * (16 << 20))",
+            "for i in range(40):\n    with open(f'/tmp/fill{i}', 'wb') as f:\n        f.write(b'x' * (8 << 20))",
+        )), full, {"file size limit", "disk limit"}),
+        "processes": (_insert_after_imports(solved(), _cells(
+            f"import subprocess\nchildren = [subprocess.Popen(['/bin/sh', '-c', 'sleep 60 # {t.marker}']) "
+            "for _ in range(200)]",
+        )), full, {"process limit"}),
+        # Full marks without the work: make every test cell do nothing, or every comparison say yes.
+        "tampers_transformer": (_insert_after_imports(blank(), _cells(
+            "def no_tests(lines):\n    return ['pass\\n'] if any('assert' in line for line in lines) else lines\n\n\n"
+            "get_ipython().input_transformers_cleanup.append(no_tests)\n"
+            "get_ipython().events.register('post_run_cell', lambda result: None)",
+        )), 0.0, {"tampered with the test environment"}),
+        "tampers_numpy": (_answer(_insert_after_imports(blank(), _cells(
+            "import builtins\nimport numpy\nfor name in ('allclose', 'array_equal', 'isclose'):\n"
+            "    setattr(numpy, name, lambda *args, **kwargs: True)\nbuiltins.any = lambda iterable: False",
+        )), {"update_answer": "def perceptron_update(weights, bias, x, target, learning_rate):\n"
+                              "    return weights, bias"}), 0.0, {"tampered with the test environment"}),
+        # Hand in nnlib's own versions (the hidden tests used to call them as the reference).
+        "answer_key": (_answer(solved(), {
+            "step_answer": "from nnlib import step as nnlib_step\n\n\ndef step(z):\n    return nnlib_step(z)",
+            "update_answer": "import nnlib\n\n\ndef perceptron_update(weights, bias, x, target, learning_rate):\n"
+                             "    return nnlib.perceptron_update(weights, bias, x, target, learning_rate)",
+            "train_answer": "X, y = truth_table('and')\nmodel = __import__('nnlib').Perceptron(learning_rate=1.0, "
+                            "max_iter=20).fit(X, y)\nweights, bias = model.coef_, float(model.intercept_)\n"
+                            "errors_per_epoch = list(model.errors_)",
+        }), 0.0, {"called the answer key"}),
+        # Namespace tricks: a user namespace of my own, the first process's root, root's rights, the host's mounts.
+        "namespace_tricks": (_insert_after_imports(blank(), _cells(
+            f"import subprocess\nprint(subprocess.run(['unshare', '-r', '-m', '--', 'cat', '/proc/1/root' + {sol}],"
+            " capture_output=True, text=True, check=True).stdout)",
+            "import os\nos.setuid(0)",
+            f"import subprocess\nprint(subprocess.run(['nsenter', '-t', '1', '-m', '--', 'cat', {sol}], "
+            "capture_output=True, text=True, check=True).stdout)",
+        )), 0.0, {"error outside tests", "blocked by the sandbox"}),
+        # Script in the output, to run in the feedback page (and in Formgrader).
+        "script_output": (_answer(_insert_after_imports(solved(), _cells(
+            "from IPython.display import HTML, SVG, Javascript, display\n"
+            f"display(HTML('<b>hello</b><script>window.nn_attack = \"{t.token}\"; document.title = \"{t.token}\""
+            f"</script><img src=\"x\" onerror=\"window.nn_attack = \\'{t.token}\\'\">'))\n"
+            f"display(Javascript('window.nn_attack = \"{t.token}\"'))\n"
+            f"display(SVG('<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"window.nn_attack = 1\">"
+            "<script>window.nn_attack = 2</script></svg>'))",
+        )), {"xor_answer": f"A line cannot split XOR.<script>window.nn_attack = '{t.token}'</script>"
+                           f"<img src=\"x\" onerror=\"window.nn_attack = '{t.token}'\">"}), full,
+            {"script in output"}),
+    }
+    return cases
+
+
+#: The attacks a canary runs without the sandbox: those whose effect stays in the copy of the course, the
+#: attacker's own outputs and a process the test kills itself.
+CANARY = ("reads_solutions", "reads_environment", "network", "escapes")
+
+
+# ---- a listener on the instructor's machine ---------------------------------------------------------------------
+
+class Listener:
+    """A TCP server on 127.0.0.1 that records what connects to it (the network attack's target)."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.settimeout(0.2)
+        self.port, self.received, self.running = self.server.getsockname()[1], [], True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while self.running:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                continue
+            with connection:
+                connection.settimeout(2)
+                try:
+                    self.received.append(connection.recv(100))
+                except OSError:
+                    self.received.append(b"")
+
+    def close(self):
+        self.running = False
+        self.thread.join(timeout=5)
+        self.server.close()
+
+
+# ---- did it work? -------------------------------------------------------------------------------------------------
+
+def student_texts(course, exercise, student):
+    """What of a student's grading comes from their own code or goes back to them: the outputs in the autograded
+    notebook (its cells are the instructor's master copies, hidden tests included) and the feedback page."""
+    texts = {}
+    graded = course / "autograded" / student / exercise / f"{exercise}.ipynb"
+    if graded.is_file():
+        parts = []
+        for cell in nbformat.read(graded, as_version=4).cells:
+            for output in cell.get("outputs", []):
+                # (not the tracebacks: they quote the master copy of a failing test, which the feedback cuts)
+                parts += [output.get("text", ""), output.get("evalue", "")]
+                parts += [v if isinstance(v, str) else json.dumps(v) for v in output.get("data", {}).values()]
+        texts["outputs of the autograded notebook"] = "\n".join(parts)
+    page = course / "feedback" / student / exercise / f"{exercise}.html"
+    if page.is_file():
+        texts["feedback page"] = leaks.readable_text(page)
+    return texts
+
+
+def leaked(course, exercise, student):
+    source = nbformat.read(ROOT / "solutions" / exercise / f"{exercise}.ipynb", as_version=4)
+    hidden = leaks.hidden_test_lines(source) | set(leaks.MARKERS)
+    return [f"{student} could read {line!r} in the {where}" for where, text in student_texts(course, exercise, student)
+            .items() for line in sorted(hidden) if line in leaks.normalise(text)]
+
+
+def shows(course, exercise, student, needle):
+    return [f"{student}'s {where} shows {needle!r}" for where, text in student_texts(course, exercise, student).items()
+            if needle in text]
+
+
+def surviving_processes(target):
+    """Processes an attack left (its marker in their command line) or grading left (the course in it)."""
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        line = " ".join(process.info["cmdline"] or [])
+        if target.marker in line or str(target.course) in line:
+            found.append((process.info["pid"], line[:120]))
+    return found
+
+
+def instructor_side_changes(target):
+    """What changed on the instructor's side: files planted, the course's code, configuration and solutions."""
+    problems = [f"{path} was created" for path in target.planted() if path.exists()]
+    problems += [f"{path} was created" for path in [Path("/tmp") / target.marker] if path.exists()]
+    pairs = [(target.solution, ROOT / "solutions" / target.exercise / f"{target.exercise}.ipynb"),
+             (target.course / "nbgrader_config.py", ROOT / "nbgrader_config.py")]
+    pairs += [(target.course / "grading" / p.name, p) for p in sorted((ROOT / "grading").glob("*.py"))]
+    problems += [f"{mine} changed" for mine, original in pairs if mine.read_bytes() != original.read_bytes()]
+    return problems
+
+
+def remove_planted(target):
+    """Take away whatever a broken sandbox let an attack leave (by name: only this run's marker)."""
+    for path in target.planted() + [Path("/tmp") / target.marker]:
+        if path.is_file():
+            path.unlink()
+
+
+def read_records(course):
+    return {p.stem: json.loads(p.read_text()) for p in sorted((course / "grades" / "records").glob("*/*.json"))}
