@@ -133,7 +133,8 @@ def install(target, off_limits, watched_prefixes):
                 (manager, "cleanup_transforms"), (manager, "line_transforms"), (manager, "token_transformers"),
                 (shell, "input_transformers_post"), (shell, "ast_transformers"))],
         }
-        saved["events"] = (shell.events, {event: list(callbacks) for event, callbacks in shell.events.callbacks.items()})
+        saved["events"] = (shell.events, {event: list(callbacks)
+                                          for event, callbacks in shell.events.callbacks.items()})
         for label, obj in (("shell", shell), ("kernel", kernel), ("session", kernel.session),
                            ("compile", shell.compile), ("displayhook", shell.displayhook),
                            ("display_pub", shell.display_pub), ("comm_manager", kernel.comm_manager),

@@ -181,7 +181,8 @@ def command(kernel_argv, run_dir, submission_dir, limits, uid):
              "--chdir", HOME, "--clearenv"]
     env = {"HOME": HOME, "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8", "TMPDIR": "/tmp",
            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin", "PYTHONNOUSERSITE": "1",
-           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     for key, value in env.items():
         argv += ["--setenv", key, value]
     if privileged:

@@ -5,6 +5,7 @@ cells, never from the grader's output.
 """
 
 import copy
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -189,3 +190,12 @@ def write_submissions(folder, cases):
         else:
             nbformat.write(content, path)
     return folder
+
+
+def attention_kinds(course):
+    """``{student: {kind, ...}}`` from a graded course's grades/attention.csv."""
+    kinds = {}
+    with open(Path(course) / "grades" / "attention.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            kinds.setdefault(row["student"], set()).add(row["kind"])
+    return kinds

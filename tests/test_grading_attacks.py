@@ -19,7 +19,7 @@ import nbformat
 import pytest
 
 import grading_attacks as ga
-from grading_cases import ROOT, Exercise, exercises, make_course, write_submissions
+from grading_cases import ROOT, Exercise, attention_kinds, exercises, make_course, write_submissions
 
 sys.path.insert(0, str(ROOT))
 from grading.course import Course, sha256  # noqa: E402
@@ -76,14 +76,6 @@ def scores(course):
         return {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle) if row["assignment"] == NAME}
 
 
-def kinds(course):
-    found = {}
-    with open(course / "grades" / "attention.csv", newline="") as handle:
-        for row in csv.DictReader(handle):
-            found.setdefault(row["student"], set()).add(row["kind"])
-    return found
-
-
 ATTACKS = sorted(ga.attacks(exercise(), ga.Target(ROOT, NAME)))
 
 
@@ -98,7 +90,7 @@ def test_the_honest_grade_is_unchanged(attacked):
     """Exactly the solution's points, nothing to flag, and the notebook that was collected is the one graded."""
     course = attacked["course"]
     assert scores(course)[ga.HONEST] == pytest.approx(exercise().test_points)
-    assert ga.HONEST not in kinds(course)
+    assert ga.HONEST not in attention_kinds(course)
     record = Course(course).read_record(NAME, ga.HONEST)
     assert sha256(Course(course).submission(NAME, ga.HONEST)) == record["submitted_sha256"]
     assert ga.shows(course, NAME, ga.HONEST, "0 points") == []
@@ -113,7 +105,7 @@ def test_the_attack_earns_nothing(attacked, attack):
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_the_attacker_is_listed_with_the_reason(attacked, attack):
     expected = attacked["cases"][attack][2]
-    listed = kinds(attacked["course"]).get(attack, set())
+    listed = attention_kinds(attacked["course"]).get(attack, set())
     assert expected <= listed, f"{attack} is listed as {listed}, expected at least {expected}"
 
 

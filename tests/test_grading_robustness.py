@@ -16,7 +16,7 @@ import sys
 import nbformat
 import pytest
 
-from grading_cases import ROOT, Exercise, exercises, make_course, pathological, write_submissions
+from grading_cases import ROOT, Exercise, attention_kinds, exercises, make_course, pathological, write_submissions
 
 sys.path.insert(0, str(ROOT))
 from grading.collect import collect  # noqa: E402
@@ -42,14 +42,6 @@ def exported_scores(course):
 def gradebook_scores(course):
     with Course(course).gradebook() as gb:
         return {s.student.id: s.score for s in gb.find_assignment(NAME).submissions}
-
-
-def attention_kinds(course):
-    kinds = {}
-    with open(course / "grades" / "attention.csv", newline="") as handle:
-        for row in csv.DictReader(handle):
-            kinds.setdefault(row["student"], set()).add(row["kind"])
-    return kinds
 
 
 @pytest.fixture(scope="module")
