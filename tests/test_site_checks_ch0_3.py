@@ -1,0 +1,328 @@
+"""The concept checks of chapters 1-3 and the notation page, in the notebooks and in the browser.
+
+The course's convention for a concept check (one for every chapter):
+
+- a multiple-choice check is a code cell tagged ``remove-input`` that calls
+  ``from jupyterquiz import display_quiz`` and ``display_quiz([...], shuffle_answers=False)`` with the questions
+  written inline (never a URL); every answer has a feedback sentence;
+- a "predict, then run" prompt is a markdown cell right before the key code cell, with the question in bold and
+  the answer folded in ``<details><summary>Show the answer</summary> ... </details>``.
+
+The notebook tests count and read the checks; the browser tests open the built site (conftest's strict build)
+in Debian's Chromium, click a wrong and then the right answer of every check and watch the feedback, and open
+every folded answer with a click. A canary page without jupyterquiz's script shows that the click check can fail.
+"""
+
+import ast
+import re
+import shutil
+from urllib.parse import urljoin, urlsplit
+
+import nbformat
+import pytest
+
+import browser_utils as bu
+
+CHECKED_CHAPTERS = ["01_perceptron", "02_sigmoid_neuron", "03_backpropagation"]
+NOTATION_CHAPTERS = ["00_introduction"] + CHECKED_CHAPTERS
+SUMMARY = "<summary>Show the answer</summary>"
+TIMEOUT_MS = 20_000
+
+
+# The checks in the notebooks ----------------------------------------------------------------------------------
+
+
+def notebook(chapter):
+    return nbformat.read(bu.ROOT / "chapters" / f"{chapter}.ipynb", as_version=4)
+
+
+def quiz_questions(cell):
+    """The question dicts of a jupyterquiz cell, read from its source without running it (None: not a quiz)."""
+    if cell.cell_type != "code" or "display_quiz" not in cell.source:
+        return None
+    for node in ast.walk(ast.parse(cell.source)):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "display_quiz":
+            return ast.literal_eval(node.args[0])
+    return None
+
+
+def quiz_cells(nb):
+    """(index, cell) of every code cell that calls display_quiz."""
+    return [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code" and "display_quiz(" in c.source]
+
+
+def predict_cells(nb):
+    """(index, cell) of every markdown cell with a folded answer."""
+    return [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "<details>" in c.source]
+
+
+def quiz_convention_problems(cell):
+    """What is wrong with a jupyterquiz cell, against the course's convention (empty: nothing)."""
+    problems = []
+    if "remove-input" not in cell.metadata.get("tags", []):
+        problems.append("not tagged remove-input")
+    if "from jupyterquiz import display_quiz" not in cell.source:
+        problems.append("does not import display_quiz from jupyterquiz")
+    if "shuffle_answers=False" not in cell.source:
+        problems.append("does not pass shuffle_answers=False")
+    if re.search(r"https?://", cell.source):
+        problems.append("names a URL")
+    try:
+        questions = quiz_questions(cell)
+    except (ValueError, SyntaxError) as error:
+        return problems + [f"the questions are not inline Python literals ({error})"]
+    if not isinstance(questions, list) or not questions:
+        return problems + ["display_quiz gets no inline list of questions"]
+    for q in questions:
+        if q.get("type") != "multiple_choice" or not str(q.get("question", "")).strip():
+            problems.append(f"not a multiple_choice question with a text: {q!r:.80}")
+        answers = q.get("answers", [])
+        if len(answers) < 2 or sum(a.get("correct") is True for a in answers) != 1:
+            problems.append(f"needs two or more answers, exactly one correct: {q.get('question', '')!r:.60}")
+        problems += [f"answer without feedback: {a.get('answer', '')!r:.60}" for a in answers
+                     if len(str(a.get("feedback", "")).split()) < 4]
+        if "$" in q.get("question", "") + "".join(a.get("answer", "") + a.get("feedback", "") for a in answers):
+            problems.append("a $ in the text: jupyterquiz would read it as math")
+    return problems
+
+
+def predict_convention_problems(nb, index):
+    """What is wrong with a "predict, then run" markdown cell at `index` (empty: nothing)."""
+    source = nb.cells[index].source
+    problems = []
+    if not re.search(r"\*\*[^*]+\?\*\*", source):
+        problems.append("no question in bold")
+    if SUMMARY not in source or "</details>" not in source:
+        problems.append(f"the answer is not folded in <details>{SUMMARY} ... </details>")
+    elif not source.split(SUMMARY, 1)[1].split("</details>", 1)[0].strip():
+        problems.append("the folded answer is empty")
+    if "<details>" in source and "**" in source and source.index("**") > source.index("<details>"):
+        problems.append("the question comes after the answer")
+    if index + 1 >= len(nb.cells) or nb.cells[index + 1].cell_type != "code":
+        problems.append("not right before a code cell (the cell whose result it asks to predict)")
+    return problems
+
+
+@pytest.mark.parametrize("chapter", CHECKED_CHAPTERS)
+def test_chapter_has_three_to_five_checks_following_the_convention(chapter):
+    nb = notebook(chapter)
+    quizzes, prompts = quiz_cells(nb), predict_cells(nb)
+    total = len(quizzes) + len(prompts)
+    assert 3 <= total <= 5, f"{chapter}: {len(quizzes)} quizzes + {len(prompts)} predict prompts = {total}, not 3-5"
+    assert quizzes and prompts, f"{chapter}: needs both kinds of check ({len(quizzes)} quizzes, {len(prompts)} prompts)"
+    problems = [f"cell {i}: {p}" for i, cell in quizzes for p in quiz_convention_problems(cell)]
+    problems += [f"cell {i}: {p}" for i, _ in prompts for p in predict_convention_problems(nb, i)]
+    assert not problems, f"{chapter}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("chapter", CHECKED_CHAPTERS)
+def test_quiz_cells_ran_and_left_their_quiz_in_the_outputs(chapter):
+    """The site shows the stored outputs: each quiz cell holds jupyterquiz's HTML and its script."""
+    for index, cell in quiz_cells(notebook(chapter)):
+        mimes = {mime for out in cell.outputs for mime in out.get("data", {})}
+        assert {"text/html", "application/javascript"} <= mimes, f"{chapter} cell {index}: outputs {mimes}"
+
+
+def test_the_xor_runs_have_a_predict_prompt():
+    """Issue 13: "predict, then run" before chapter 1's XOR epochs and chapter 3's single layer on XOR."""
+    for chapter, key in [("01_perceptron", 'truth_table("xor")'), ("03_backpropagation", 'three_input_example("xor")')]:
+        nb = notebook(chapter)
+        key_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and key in c.source]
+        assert key_cells, f"{chapter}: no cell runs {key}"
+        before = nb.cells[key_cells[0] - 1]
+        assert before.cell_type == "markdown" and SUMMARY in before.source, (
+            f"{chapter}: the cell before the XOR run (cell {key_cells[0]}) is no predict-then-run prompt")
+
+
+def test_convention_check_can_fail():
+    """Canary: a quiz cell that breaks each rule, and a prompt with nothing folded."""
+    bad = nbformat.v4.new_code_cell(
+        'from jupyterquiz import display_quiz\n'
+        'display_quiz([{"question": "Is $x$ big?", "type": "multiple_choice", "answers": ['
+        '{"answer": "yes", "correct": True}, {"answer": "no", "correct": True, "feedback": "no"}]}])')
+    found = "\n".join(quiz_convention_problems(bad))
+    for expected in ("remove-input", "shuffle_answers=False", "exactly one correct", "without feedback", "$"):
+        assert expected in found, f"the quiz check missed {expected!r}: {found}"
+    url = nbformat.v4.new_code_cell('from jupyterquiz import display_quiz\ndisplay_quiz("https://example.org/q.json")')
+    assert any("URL" in p for p in quiz_convention_problems(url))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("What happens? The answer is 4."),
+                                         nbformat.v4.new_markdown_cell("text")])
+    found = "\n".join(predict_convention_problems(nb, 0))
+    assert "bold" in found and "folded" in found and "code cell" in found, found
+
+
+@pytest.mark.parametrize("chapter", NOTATION_CHAPTERS)
+def test_chapter_links_the_notation_page_near_the_top(chapter):
+    nb = notebook(chapter)
+    first = [c.source for c in nb.cells[:3] if c.cell_type == "markdown"]
+    assert any("../guides/notation.md" in s for s in first), f"{chapter}: no link to ../guides/notation.md at the top"
+
+
+def test_notation_page_is_in_the_toc_and_names_the_symbols():
+    assert "guides/notation" in bu.toc_files()
+    text = (bu.ROOT / "guides" / "notation.md").read_text()
+    for symbol in [r"$x$", r"$w$", r"$b$", r"$\hat y$", r"$\eta$", r"$\alpha$", r"$J$", r"$n$", r"$W_\ell$", r"$dZ$"]:
+        assert symbol in text, f"guides/notation.md does not list {symbol}"
+    for chapter in NOTATION_CHAPTERS:
+        assert (bu.ROOT / "chapters" / f"{chapter}.ipynb").is_file()
+
+
+# In the browser ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, built_site):
+    """The strictly built site, copied aside (a later build cannot change it under the tests) and served."""
+    with bu.build_lock():
+        pages = [f"chapters/{c}.html" for c in CHECKED_CHAPTERS] + ["guides/notation.html"]
+        missing = [p for p in pages if not (bu.HTML / p).is_file()]
+        assert not missing, f"the build (exit {built_site.returncode}) wrote no {missing}"
+        snapshot = tmp_path_factory.mktemp("site-checks") / "html"
+        shutil.copytree(bu.HTML, snapshot)
+    with bu.serve_directory(snapshot) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium with a fresh profile; yields (context, requests that tried to leave localhost)."""
+    playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements.txt")
+    executable = bu.require_chromium()
+    external = []
+
+    def block_external(route):
+        url = route.request.url
+        if urlsplit(url).hostname not in ("127.0.0.1", "localhost") and not url.startswith(("data:", "blob:")):
+            external.append(url)
+            route.abort()
+        else:
+            route.continue_()
+
+    with bu.fresh_user_data_dir() as profile, playwright_sync.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(profile, executable_path=executable,
+                                                        args=bu.CHROMIUM_ARGS, headless=True,
+                                                        viewport={"width": 1280, "height": 900}, timeout=60_000)
+        context.set_default_timeout(TIMEOUT_MS)
+        context.route("**/*", block_external)
+        try:
+            yield context, external
+        finally:
+            context.close()
+
+
+def open_page(context, url):
+    """Open `url`; returns (page, log of console errors and uncaught exceptions)."""
+    page = context.new_page()
+    log = []
+    page.on("console", lambda m: m.type == "error" and log.append(f"console error: {m.text}"))
+    page.on("pageerror", lambda e: log.append(f"uncaught exception: {e}"))
+    page.goto(url, wait_until="load")
+    return page, log
+
+
+def normalise(text):
+    return " ".join((text or "").split())
+
+
+def quiz_click_problems(page, expected, timeout_ms=TIMEOUT_MS):
+    """Click a wrong and then the right answer of each of the page's quizzes; what went wrong (empty: nothing).
+
+    expected: how many quiz questions the page must show; timeout_ms: how long to wait for them."""
+    try:
+        page.wait_for_function("n => document.querySelectorAll('div.Quiz').length >= n", arg=expected,
+                               timeout=timeout_ms)
+    except Exception:  # playwright's TimeoutError: report it as a problem, like the others
+        shown = page.locator("div.Quiz").count()
+        return [f"{shown} quiz question(s) rendered, expected {expected}: jupyterquiz's script did not run"]
+    problems = []
+    quizzes = page.locator("div.Quiz")
+    for k in range(quizzes.count()):
+        quiz = quizzes.nth(k)
+        question = normalise(quiz.locator("div.MultipleChoiceQn").inner_text())[:60]
+        feedback = quiz.locator("div.Feedback")
+        if normalise(feedback.inner_text()):
+            problems.append(f"quiz {k} ({question!r}) shows feedback before any click")
+        for correct, verdict in (("false", "incorrect"), ("true", "correct")):
+            answer = quiz.locator(f"label.MCButton[data-correct='{correct}']").first
+            answer.scroll_into_view_if_needed()
+            answer.click()
+            try:
+                feedback.wait_for(state="visible", timeout=TIMEOUT_MS)
+            except Exception:
+                problems.append(f"quiz {k} ({question!r}): no feedback visible after a click")
+                continue
+            classes = (feedback.get_attribute("class") or "").split()
+            said = normalise(feedback.inner_text())
+            if verdict not in classes:
+                problems.append(f"quiz {k} ({question!r}): a {verdict} answer gives feedback of class {classes}")
+            if said != normalise(answer.get_attribute("data-feedback")) or not said:
+                problems.append(f"quiz {k} ({question!r}): feedback {said!r:.60} is not the answer's own")
+            marked = "correctButton" if verdict == "correct" else "incorrectButton"
+            if marked not in (answer.get_attribute("class") or ""):
+                problems.append(f"quiz {k} ({question!r}): the clicked answer is not marked {marked}")
+    return problems
+
+
+def details_click_problems(page, expected):
+    """Open each folded answer with a click; what went wrong (empty: nothing)."""
+    folds = page.locator("main details").filter(has=page.locator("summary", has_text="Show the answer"))
+    if folds.count() != expected:
+        return [f"{folds.count()} folded answers on the page, expected {expected}"]
+    problems = []
+    for k in range(folds.count()):
+        fold = folds.nth(k)
+        answer = fold.locator("p").first
+        if fold.evaluate("d => d.open") or answer.is_visible():
+            problems.append(f"folded answer {k} is open before any click")
+            continue
+        fold.locator("summary").scroll_into_view_if_needed()
+        fold.locator("summary").click()
+        try:
+            answer.wait_for(state="visible", timeout=TIMEOUT_MS)
+        except Exception:
+            problems.append(f"folded answer {k}: its text is not visible after a click on 'Show the answer'")
+            continue
+        if not fold.evaluate("d => d.open") or not normalise(answer.inner_text()):
+            problems.append(f"folded answer {k} did not open, or is empty")
+    return problems
+
+
+@pytest.mark.timeout(1500)
+@pytest.mark.parametrize("chapter", CHECKED_CHAPTERS)
+def test_concept_checks_answer_a_click_in_chromium(site, browser, chapter):
+    """Every quiz of the chapter: a wrong answer says so, the right one says so, each with its own feedback;
+    every folded answer opens on a click. No console error, no request leaves localhost."""
+    context, external = browser
+    nb = notebook(chapter)
+    n_questions = sum(len(quiz_questions(c)) for _, c in quiz_cells(nb))
+    seen = len(external)
+    page, log = open_page(context, urljoin(site, f"chapters/{chapter}.html"))
+    try:
+        problems = quiz_click_problems(page, n_questions)
+        problems += details_click_problems(page, len(predict_cells(nb)))
+        page.wait_for_timeout(1000)  # jupyterquiz looks for MathJax again 500 ms after it draws
+    finally:
+        page.close()
+    problems += log + [f"requested {u} from outside localhost" for u in external[seen:]]
+    assert not problems, f"{chapter}:\n" + "\n".join(f"- {p}" for p in problems)
+
+
+@pytest.mark.timeout(300)
+def test_canary_click_check_fails_without_the_quiz_script(browser, tmp_path):
+    """The quiz's HTML output alone (its script left out), and a page whose answer is not folded: both must be
+    reported."""
+    context, _ = browser
+    cell = quiz_cells(notebook(CHECKED_CHAPTERS[0]))[0][1]
+    quiz_html = next(out.data["text/html"] for out in cell.outputs if "text/html" in out.get("data", {}))
+    (tmp_path / "canary.html").write_text(
+        f"<!DOCTYPE html><html><head><link rel='icon' href='data:,'></head><body><main>{quiz_html}"
+        "<details open><summary>Show the answer</summary><p>4</p></details></main></body></html>")
+    with bu.serve_directory(tmp_path) as base:
+        page, _ = open_page(context, urljoin(base, "canary.html"))
+        try:
+            quiz = quiz_click_problems(page, 1, timeout_ms=3000)
+            folds = details_click_problems(page, 1)
+        finally:
+            page.close()
+    assert quiz and "did not run" in quiz[0], quiz
+    assert any("open before any click" in p for p in folds), folds
