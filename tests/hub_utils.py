@@ -297,7 +297,8 @@ class HubClass:
             subprocess.run(["userdel", "-r", "-f", user], capture_output=True)
         for group in self.created_groups:
             subprocess.run(["groupdel", group], capture_output=True)
-        shutil.rmtree(self.base_dir, ignore_errors=True)
+        # rm is many times faster than shutil.rmtree on the environment's tens of thousands of hard links.
+        subprocess.run(["rm", "-rf", "--one-file-system", str(self.base_dir)], capture_output=True)
         return forced
 
     # ---- users: login, token, server ------------------------------------------------------------------------

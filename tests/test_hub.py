@@ -23,6 +23,7 @@ a missing piece is a failure, never a skip.
 """
 
 import concurrent.futures
+import grp
 import hashlib
 import json
 import os
@@ -70,15 +71,17 @@ def hub():
         yield hub
     finally:
         forced = hub.close()
-        gone = [user for user in hub.created_users if _user_exists(user)]
-        assert not gone, f"users not removed: {gone}"
+        left = [user for user in hub.created_users if _exists(pwd.getpwnam, user)]
+        left += [group for group in hub.created_groups if _exists(grp.getgrnam, group)]
+        assert not left, f"users or groups not removed: {left}"
+        assert not hu.pids_of(hub.uids), "processes of the class's users still run"
         assert not Path(hub.base_dir).exists(), f"{hub.base_dir} not removed"
         assert not forced, "clean-up had to force: " + "; ".join(forced)
 
 
-def _user_exists(name):
+def _exists(lookup, name):
     try:
-        pwd.getpwnam(name)
+        lookup(name)
         return True
     except KeyError:
         return False
@@ -322,6 +325,16 @@ print(json.dumps({{name: probe(path, how) for name, (path, how) in {targets!r}.i
 '''
 
 
+def released_feedback(hub, student):
+    """The file nbgrader's release_feedback made for ``student`` in the exchange (its name: a hash of a secret)."""
+    from nbgrader.utils import notebook_hash
+
+    secret = (hub.course / "feedback" / student / EXERCISE / "submission_secret.txt").read_text()
+    path = hub.exchange / hu.COURSE_ID / "feedback" / f"{notebook_hash(secret=secret, notebook_id=EXERCISE)}.html"
+    assert path.is_file(), f"{path} is not {student}'s released feedback"
+    return path
+
+
 def test_a_student_cannot_read_what_is_not_theirs(hub, lesson):
     """From the attacker's own kernel: every target another user's, each read, listed or written as it fits."""
     solver, blank, attacker = hub.students
@@ -343,12 +356,14 @@ def test_a_student_cannot_read_what_is_not_theirs(hub, lesson):
         "a classmate's submission secret": (str(victim_submission / "submission_secret.txt"), "read"),
         "writing into a classmate's submission": (str(victim_submission), "write"),
         "the exchange's feedback (whose feedback)": (str(feedback), "list"),
+        "a classmate's feedback in the exchange, by its exact name": (str(released_feedback(hub, solver)), "read"),
         "the hub's database and cookie secret": (str(hub.state_dir / "jupyterhub.sqlite"), "read"),
         "a classmate's server environment (its hub token)": (f"/proc/{hub.server_pid(solver)}/environ", "read"),
         "the instructor's server environment": (f"/proc/{hub.server_pid(hub.instructor)}/environ", "read"),
     }
     controls = {  # what the attacker may see: proves that the probe can say "allowed"
         "own notebook": (str(hub.home(attacker) / EXERCISE / f"{EXERCISE}.ipynb"), "read"),
+        "own feedback in the exchange": (str(released_feedback(hub, attacker)), "read"),
         "the released exercise": (str(hub.exchange / hu.COURSE_ID / "outbound" / EXERCISE / f"{EXERCISE}.ipynb"),
                                   "read"),
     }

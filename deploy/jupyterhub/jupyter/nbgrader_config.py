@@ -3,9 +3,14 @@ JUPYTER_CONFIG_PATH). The course's own nbgrader_config.py, which the instructors
 NBGRADER_EXCHANGE_ROOT, so the two never disagree on where the exchange is.
 """
 
+import glob
 import os
+import pwd
+import struct
 
+from nbgrader.exchange.default.release_feedback import ExchangeReleaseFeedback
 from nbgrader.exchange.default.submit import ExchangeSubmit
+from nbgrader.utils import notebook_hash
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
@@ -39,4 +44,43 @@ class PrivateSubmit(ExchangeSubmit):
         self._close(os.path.join(self.inbound_path, self.assignment_filename))
 
 
+def readable_by_owner_and(path, uid):
+    """Make ``path`` readable by its owner (read-write), its group and the user ``uid``, and nobody else: a POSIX
+    access ACL (the binary form of ``setfacl -m u:UID:r,o::-``). False where the file system has no ACLs."""
+    entries = [(0x01, 6, -1), (0x02, 4, uid), (0x04, 4, -1), (0x10, 4, -1), (0x20, 0, -1)]  # user::rw- user:UID:r--
+    acl = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", tag, perm, ident & 0xFFFFFFFF)  # group::r-- mask::r--
+                                          for tag, perm, ident in entries)                    # other::---
+    try:
+        os.setxattr(path, "system.posix_acl_access", acl)
+        return True
+    except OSError:
+        return False
+
+
+class PrivateReleaseFeedback(ExchangeReleaseFeedback):
+    """nbgrader's release of feedback, with each page readable by its own student only (and the instructors).
+
+    Stock nbgrader leaves the pages in ``feedback/`` mode 644: hidden only by their names (a hash of a secret of the
+    submission). Here each page gets an ACL that lets its student read it and nobody else; on a file system without
+    ACLs the page stays as nbgrader left it, and a warning says so.
+    """
+
+    def copy_files(self):
+        super().copy_files()
+        for page in glob.glob(os.path.join(self.src_path, "*.html")):
+            folder = os.path.dirname(page)
+            student = os.path.basename(os.path.dirname(folder))
+            with open(os.path.join(folder, "submission_secret.txt")) as secret:
+                name = notebook_hash(secret=secret.read(), notebook_id=os.path.splitext(os.path.basename(page))[0])
+            released = os.path.join(self.dest_path, f"{name}.html")
+            try:
+                uid = pwd.getpwnam(student).pw_uid
+            except KeyError:
+                self.log.warning("No Unix user %s: their feedback page stays readable by name", student)
+                continue
+            if not readable_by_owner_and(released, uid):
+                self.log.warning("No ACLs on %s: %s's feedback page stays readable by name", self.dest_path, student)
+
+
 c.ExchangeFactory.submit = PrivateSubmit
+c.ExchangeFactory.release_feedback = PrivateReleaseFeedback
