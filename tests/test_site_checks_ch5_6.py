@@ -112,7 +112,7 @@ def concept_checks(nb):
     """``(quizzes, prompts)``: the indices of a notebook's multiple-choice checks and of its predict prompts."""
     quizzes = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "display_quiz" in c.source]
     prompts = [i for i, c in enumerate(nb.cells)
-               if c.cell_type == "markdown" and ("Predict, then run" in c.source or "<details" in c.source)]
+               if c.cell_type == "markdown" and ("Predict, then run" in c.source or SUMMARY in c.source)]
     return quizzes, prompts
 
 
@@ -175,6 +175,8 @@ def test_canary_the_convention_check_finds_each_mistake():
     key = nbformat.v4.new_code_cell("print(1)")
     nb = notebook(good_quiz, good_quiz, good_prompt, key)
     assert convention_problems(nb) == []
+    note = nbformat.v4.new_markdown_cell("Upkeep.\n\n<details><summary>A note</summary>\n\nWhy.\n\n</details>")
+    assert convention_problems(notebook(note, good_quiz, good_quiz, good_prompt, key)) == [], "a folded note is no check"
 
     def broken(cell, old, new):
         changed = nbformat.from_dict(copy.deepcopy(cell))
