@@ -87,10 +87,12 @@ grade: $(STAMP)  ## Instructors: all of the above for a class (SRC=folder [EX=ex
 CHP_VERSION := 5.3.0
 .PHONY: hub-deps hub
 
-hub-deps:  ## JupyterHub's proxy: configurable-http-proxy from npm (pinned), when it is missing
+# The class's autograde runs in the grading sandbox, so the hub machine needs bubblewrap too.
+hub-deps:  ## What a hub class needs besides .venv: configurable-http-proxy from npm (pinned), bubblewrap
 	@if configurable-http-proxy --version 2>/dev/null | grep -qx '$(CHP_VERSION)'; then :; else \
 	    command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }; \
 	    npm install --global --no-fund --no-audit --loglevel=error configurable-http-proxy@$(CHP_VERSION); fi
+	@command -v bwrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; }
 
 hub: $(STAMP) hub-deps  ## Run the class's JupyterHub (as root; settings in deploy/jupyterhub/jupyterhub_config.py)
 	$(BIN)/python -m jupyterhub -f deploy/jupyterhub/jupyterhub_config.py
