@@ -66,6 +66,9 @@ def missing_requirements():
     for tool in ("useradd", "userdel", "groupadd", "groupdel", "chpasswd"):
         if not shutil.which(tool):
             missing.append(f"{tool} is missing (Debian package passwd)")
+    if not shutil.which("bwrap"):
+        missing.append("bubblewrap is missing: the class's autograde runs in the grading sandbox "
+                       "(`apt-get install bubblewrap`; `make hub-deps` and .ci/run do it)")
     try:
         import jupyterhub  # noqa: F401
         import jupyterhub_idle_culler  # noqa: F401
