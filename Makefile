@@ -54,8 +54,16 @@ clean:  ## Remove the built site and caches (keeps .venv)
 # ---- Grading with nbgrader (guides/instructors.md). Run from this folder: nbgrader reads ./nbgrader_config.py.
 # EX=name limits a step to one exercise; SRC=folder is a folder of submissions (one notebook or folder per student);
 # TIMEOUT=seconds sets the per-cell time limit (default 30); FORCE=1 regrades submissions graded before.
+# Autograding runs each submission in a sandbox (grading/sandbox.py): JOBS=n at a time (default: the cores);
+# SANDBOX=0 switches the sandbox off for trusted work.
 GRADING := $(if $(TIMEOUT),NBGRADER_CELL_TIMEOUT=$(TIMEOUT) )$(BIN)/python -m grading
-.PHONY: validate release collect autograde feedback export summary grade
+SANDBOX_DEPS := $(if $(filter 0,$(SANDBOX)),,sandbox-deps)
+.PHONY: validate release collect autograde feedback export summary grade sandbox-deps
+
+sandbox-deps:  ## What the grading sandbox needs: bubblewrap (installed when missing, as root), setpriv, prlimit
+	@command -v bwrap >/dev/null || { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; else echo "The grading sandbox needs \
+	bubblewrap: sudo apt-get install bubblewrap (or SANDBOX=0 for trusted work)"; exit 1; fi; }
 
 validate: $(STAMP)  ## Learners: check your exercise before handing it in (EX=ex01_perceptron, or NB=path)
 	@$(GRADING) validate $(EX) $(NB)
@@ -67,7 +75,7 @@ collect: $(STAMP)  ## Instructors: copy a folder of submissions into nbgrader's 
 	@test -n "$(SRC)" || { echo "usage: make collect SRC=folder-of-submissions [EX=exercise]"; exit 2; }
 	$(GRADING) collect "$(SRC)" $(if $(EX),--exercise $(EX))
 
-autograde: $(STAMP)  ## Instructors: run and score every collected submission (FORCE=1 regrades, STUDENT=id)
+autograde: $(STAMP) $(SANDBOX_DEPS)  ## Instructors: run and score every collected submission (FORCE=1 regrades, STUDENT=id)
 	$(GRADING) autograde $(EX) $(if $(FORCE),--force) $(if $(STUDENT),--student $(STUDENT))
 
 feedback: $(STAMP)  ## Instructors: one HTML feedback page per submission in feedback/ (hidden tests removed)
@@ -79,7 +87,7 @@ export: $(STAMP)  ## Instructors: write the grades to grades/grades.csv
 summary: $(STAMP)  ## Instructors: mean scores, failures, histogram, submissions that need attention
 	$(GRADING) summary
 
-grade: $(STAMP)  ## Instructors: all of the above for a class (SRC=folder [EX=exercise])
+grade: $(STAMP) $(SANDBOX_DEPS)  ## Instructors: all of the above for a class (SRC=folder [EX=exercise])
 	@test -n "$(SRC)" || { echo "usage: make grade SRC=folder-of-submissions [EX=exercise]"; exit 2; }
 	$(GRADING) grade "$(SRC)" $(if $(EX),--exercise $(EX)) $(if $(FORCE),--force)
 

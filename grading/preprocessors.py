@@ -46,7 +46,7 @@ ANSWER_KEY = "AnswerKeyUsed"
 GUARD_TARGET = "nn_grader_guard"
 GUARD_SOURCE = Path(__file__).with_name("kernel_guard.py")
 #: Libraries whose functions the guard keeps as they were before any student code ran.
-WATCHED = ("numpy", "scipy", "sklearn", "pandas", "nnlib", "IPython", "ipykernel", "comm", "jupyter_client",
+WATCHED = ("numpy", "sklearn", "nnlib", "IPython", "ipykernel", "comm", "jupyter_client",
            "traitlets", "zmq")
 #: Where a source notebook lists what a learner may not call (the exercise's answer key).
 OFF_LIMITS_KEY = ("course", "off_limits")
