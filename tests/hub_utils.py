@@ -158,7 +158,7 @@ def copy_environment(dest):
 class HubClass:
     """One class on one hub: an instructor and ``students`` students, all real Unix users."""
 
-    def __init__(self, students=3, cull_timeout=3600):
+    def __init__(self, students=3, cull_timeout=3600, extra_config=""):
         self.tag = "nnt" + secrets.token_hex(3)
         self.base_dir = Path(f"/srv/{self.tag}")
         # The machine's shared folders: the course's environment, deploy/jupyterhub/, nbgrader's exchange, the hub's
@@ -172,7 +172,7 @@ class HubClass:
         self.created_users, self.created_groups = [], []
         self.uids = set()
         self.hub = None
-        self.cull_timeout = cull_timeout
+        self.cull_timeout, self.extra_config = cull_timeout, extra_config
         self.port, self.api_port, self.proxy_api_port = free_port(), free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.sessions = {}
@@ -245,12 +245,16 @@ class HubClass:
     def start_hub(self):
         started = time.monotonic()
         self.state_dir.mkdir(mode=0o700)
+        env = self.hub_env()
+        if self.extra_config:
+            (self.state_dir / "extra_config.py").write_text(self.extra_config)
+            env["COURSE_HUB_EXTRA_CONFIG"] = str(self.state_dir / "extra_config.py")
         self.hub_log = self.base_dir / "hub.log"
         with open(self.hub_log, "w") as log:
             self.hub = subprocess.Popen(
                 [str(self.env_dir / "bin" / "python"), "-m", "jupyterhub", "-f",
                  str(self.deploy_dir / "jupyterhub_config.py")],
-                cwd=self.state_dir, env=self.hub_env(), stdout=log, stderr=subprocess.STDOUT,
+                cwd=self.state_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:

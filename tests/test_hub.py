@@ -22,6 +22,7 @@ Needs root (users are created), configurable-http-proxy from npm and bubblewrap 
 a missing piece is a failure, never a skip.
 """
 
+import ast
 import concurrent.futures
 import grp
 import hashlib
@@ -29,6 +30,8 @@ import json
 import os
 import pwd
 import re
+import secrets
+import subprocess
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -47,6 +50,27 @@ SCREENSHOTS = bu.ARTIFACTS / "screenshots" / "hub"
 pytestmark = pytest.mark.timeout(900)
 
 
+
+def culler_scopes():
+    """The scopes deploy/jupyterhub/jupyterhub_config.py gives the idle culler's role."""
+    tree = ast.parse((hu.DEPLOY / "jupyterhub_config.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            entry = {k.value: v for k, v in zip(node.keys, node.values) if isinstance(k, ast.Constant)}
+            if isinstance(entry.get("name"), ast.Constant) and entry["name"].value == "idle-culler" and "scopes" in entry:
+                return ast.literal_eval(entry["scopes"])
+    raise AssertionError("no idle-culler role in deploy/jupyterhub/jupyterhub_config.py")
+
+
+# One more service with the shipped culler's scopes, so that the last test can run the culler with a short timeout
+# and see it stop an idle server (the hub's own culler waits an hour).
+CULL_CHECK_TOKEN = secrets.token_hex(16)
+CULL_CHECK_CONFIG = f"""
+c.JupyterHub.services.append({{"name": "cull-check", "api_token": {CULL_CHECK_TOKEN!r}}})
+c.JupyterHub.load_roles.append({{"name": "cull-check", "scopes": {culler_scopes()!r}, "services": ["cull-check"]}})
+"""
+
+
 def require_machine():
     missing = hu.missing_requirements()
     if missing:
@@ -59,7 +83,7 @@ def require_machine():
 @pytest.fixture(scope="module")
 def hub():
     require_machine()
-    hub = hu.HubClass(students=3)
+    hub = hu.HubClass(students=3, extra_config=CULL_CHECK_CONFIG)
     try:
         hub.setup()
         hub.start_hub()
@@ -464,3 +488,26 @@ def test_formgrader_and_the_assignments_tab_in_the_browser(hub, lesson):
             browser.close()
     # A student's Nbgrader menu offers the Assignments tab, not the instructors' tools.
     assert "Assignment List" in offered and "Formgrader" not in offered and "Create" not in offered, offered
+
+
+def test_the_idle_culler_stops_idle_servers_and_keeps_their_files(hub, lesson):
+    """jupyterhub-idle-culler, with the role the shipped configuration gives it, stops servers idle past its
+    timeout; the student's files stay. (Runs last: it stops the servers.)"""
+    solver, blank, attacker = hub.students
+    client = hub.sessions[blank]
+    assert client.ok("GET", f"/hub/api/users/{blank}")["servers"], "the server is not running to begin with"
+    env = {"PATH": os.environ["PATH"], "JUPYTERHUB_API_TOKEN": CULL_CHECK_TOKEN,
+           "JUPYTERHUB_API_URL": f"http://127.0.0.1:{hub.api_port}/hub/api"}
+    culler = subprocess.Popen([str(hub.env_dir / "bin" / "python"), "-m", "jupyterhub_idle_culler", "--timeout=2",
+                               "--cull-every=2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while client.ok("GET", f"/hub/api/users/{blank}")["servers"] and time.monotonic() < deadline:
+            assert culler.poll() is None, f"the culler exited: {culler.stdout.read()[-2000:]}"
+            time.sleep(1)
+    finally:
+        culler.terminate()
+        output = culler.communicate(timeout=30)[0]
+    assert not client.ok("GET", f"/hub/api/users/{blank}")["servers"], f"no server was culled:\n{output[-2000:]}"
+    assert hub.server_pid(blank) is None, "the culled server's process still runs"
+    assert (hub.home(blank) / EXERCISE / f"{EXERCISE}.ipynb").is_file(), "culling removed the student's files"

@@ -24,6 +24,8 @@ COURSE_HUB_INSTRUCTORS [nn-instructors]             Unix group of the instructor
 COURSE_HUB_ADMINS ['']                              comma-separated hub administrators (none by default)
 COURSE_HUB_CULL_TIMEOUT [3600]                      seconds of inactivity before a server is stopped
 COURSE_HUB_PROXY [configurable-http-proxy on PATH]  the proxy's command
+COURSE_HUB_AUTHENTICATOR [pam]                      JupyterHub's authenticator (its name or class)
+COURSE_HUB_EXTRA_CONFIG ['']                        a Python file of more JupyterHub settings, loaded last
 
 The guide "Running a class on JupyterHub" (guides/jupyterhub.md) explains each of them.
 """
@@ -68,8 +70,8 @@ c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
 c.JupyterHub.pid_file = str(STATE / "jupyterhub.pid")
 
 # ---- who gets in: the machine's accounts, members of the class's two groups ----------------------------------
-c.JupyterHub.authenticator_class = "pam"
-c.PAMAuthenticator.allowed_groups = {STUDENTS, INSTRUCTORS}
+c.JupyterHub.authenticator_class = setting("COURSE_HUB_AUTHENTICATOR", "pam")
+c.LocalAuthenticator.allowed_groups = {STUDENTS, INSTRUCTORS}  # another authenticator: set its own allow rules
 c.PAMAuthenticator.open_sessions = False  # no PAM session modules to run for a web login
 c.Authenticator.admin_users = {name for name in setting("COURSE_HUB_ADMINS", "").split(",") if name}
 
@@ -130,3 +132,7 @@ c.JupyterHub.services = [{
 # Servers left running when the hub stops are stopped too (the proxy included).
 c.JupyterHub.cleanup_servers = True
 c.JupyterHub.cleanup_proxy = True
+
+# ---- a course's own additions (another authenticator's settings, HTTPS certificates, ...) ----------------------
+if setting("COURSE_HUB_EXTRA_CONFIG", ""):
+    load_subconfig(setting("COURSE_HUB_EXTRA_CONFIG", ""))  # noqa: F821 (provided by the config loader)
