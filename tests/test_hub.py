@@ -15,8 +15,9 @@ of real Unix users it creates (an instructor and three students, homes 0700, PAM
 
 Then the isolation is checked as an attacker would try it: tokens against other servers, a student's kernel
 reading other homes, the exchange, the instructor's course, other processes' environments; the hostile submission's
-own report of what it could do while it was graded. And a real Chromium logs in through the hub's login page:
-the instructor sees the class in Formgrader, a student sees the exercise in the Assignments tab.
+own report of what it could do while it was graded. A real Chromium logs in through the hub's login page: the
+instructor sees the class in Formgrader, a student sees the exercise in the Assignments tab. Last, the idle culler
+(with the shipped configuration's scopes and a short timeout) stops an idle server.
 
 Needs root (users are created), configurable-http-proxy from npm and bubblewrap (`make hub-deps`, .ci/run). In CI
 a missing piece is a failure, never a skip.
