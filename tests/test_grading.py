@@ -27,8 +27,10 @@ STUDENTS = ("solution", "blank", "partly_wrong")
 
 
 def grading(course, *args, timeout_s="60"):
-    """``python -m grading ARGS`` in a course folder; returns the completed process (output captured)."""
-    env = dict(os.environ, NBGRADER_CELL_TIMEOUT=timeout_s)
+    """``python -m grading ARGS`` in a course folder, one submission at a time (the robustness and attack classes
+    grade two at a time: both match the expected scores, so parallel grading gives the grades of serial grading);
+    returns the completed process (output captured)."""
+    env = dict(os.environ, NBGRADER_CELL_TIMEOUT=timeout_s, JOBS="1")
     result = subprocess.run([sys.executable, "-m", "grading", *args], cwd=course, env=env, text=True,
                             capture_output=True, timeout=1200)
     assert result.returncode == 0, f"python -m grading {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
