@@ -1,4 +1,4 @@
-"""The concept checks of chapters 1-3 and the notation page, in the notebooks and in the browser.
+"""The concept checks of chapters 0-3 and the notation page, in the notebooks and in the browser.
 
 The course's convention for a concept check (one for every chapter):
 
@@ -23,8 +23,9 @@ import pytest
 
 import browser_utils as bu
 
-CHECKED_CHAPTERS = ["01_perceptron", "02_sigmoid_neuron", "03_backpropagation"]
+CHECKED_CHAPTERS = ["01_perceptron", "02_sigmoid_neuron", "03_backpropagation"]  # three to five checks each
 NOTATION_CHAPTERS = ["00_introduction"] + CHECKED_CHAPTERS
+QUIZ_CHAPTERS = NOTATION_CHAPTERS  # the introduction has one check
 SUMMARY = "<summary>Show the answer</summary>"
 TIMEOUT_MS = 20_000
 
@@ -103,6 +104,13 @@ def predict_convention_problems(nb, index):
     return problems
 
 
+def test_introduction_check_follows_the_convention():
+    quizzes = quiz_cells(notebook("00_introduction"))
+    assert quizzes, "00_introduction: no concept check"
+    problems = [f"cell {i}: {p}" for i, cell in quizzes for p in quiz_convention_problems(cell)]
+    assert not problems, "00_introduction:\n" + "\n".join(problems)
+
+
 @pytest.mark.parametrize("chapter", CHECKED_CHAPTERS)
 def test_chapter_has_three_to_five_checks_following_the_convention(chapter):
     nb = notebook(chapter)
@@ -115,7 +123,7 @@ def test_chapter_has_three_to_five_checks_following_the_convention(chapter):
     assert not problems, f"{chapter}:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize("chapter", CHECKED_CHAPTERS)
+@pytest.mark.parametrize("chapter", QUIZ_CHAPTERS)
 def test_quiz_cells_ran_and_left_their_quiz_in_the_outputs(chapter):
     """The site shows the stored outputs: each quiz cell holds jupyterquiz's HTML and its script."""
     for index, cell in quiz_cells(notebook(chapter)):
@@ -174,7 +182,7 @@ def test_notation_page_is_in_the_toc_and_names_the_symbols():
 def site(tmp_path_factory, built_site):
     """The strictly built site, copied aside (a later build cannot change it under the tests) and served."""
     with bu.build_lock():
-        pages = [f"chapters/{c}.html" for c in CHECKED_CHAPTERS] + ["guides/notation.html"]
+        pages = [f"chapters/{c}.html" for c in QUIZ_CHAPTERS] + ["guides/notation.html"]
         missing = [p for p in pages if not (bu.HTML / p).is_file()]
         assert not missing, f"the build (exit {built_site.returncode}) wrote no {missing}"
         snapshot = tmp_path_factory.mktemp("site-checks") / "html"
@@ -288,7 +296,7 @@ def details_click_problems(page, expected):
 
 
 @pytest.mark.timeout(1500)
-@pytest.mark.parametrize("chapter", CHECKED_CHAPTERS)
+@pytest.mark.parametrize("chapter", QUIZ_CHAPTERS)
 def test_concept_checks_answer_a_click_in_chromium(site, browser, chapter):
     """Every quiz of the chapter: a wrong answer says so, the right one says so, each with its own feedback;
     every folded answer opens on a click. No console error, no request leaves localhost."""
