@@ -106,7 +106,8 @@ def main():
         started = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(len(hub.students)) as pool:
             starts = list(pool.map(hub.start_server, hub.students))
-        rows.append((f"{len(hub.students)} servers asked for at once: all ready", f"{time.monotonic() - started:.1f} s"))
+        rows.append((f"{len(hub.students)} servers asked for at once: all ready",
+                     f"{time.monotonic() - started:.1f} s"))
         rows.append(("one server's start (of those): median / max",
                      f"{statistics.median(starts):.1f} / {max(starts):.1f} s"))
         time.sleep(5)  # let the servers settle

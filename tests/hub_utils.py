@@ -26,7 +26,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -218,13 +217,14 @@ class HubClass:
         for part in COURSE_PARTS:
             source = origin / part
             if source.is_dir():
-                shutil.copytree(source, course / part, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+                shutil.copytree(source, course / part,
+                                ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
             elif source.is_file():
                 shutil.copy2(source, course / part)
         config = self.home(self.instructor) / ".jupyter"
         config.mkdir()
         (config / "nbgrader_config.py").write_text(
-            "# The course this instructor grades: its own nbgrader_config.py, loaded whatever folder the server is in.\n"
+            "# The course this instructor grades: its nbgrader_config.py, loaded whatever folder the server is in.\n"
             f"load_subconfig({str(course / 'nbgrader_config.py')!r})\n")
         _run("chown", "-R", f"{self.instructor}:{self.instructors_group}", str(course), str(config))
 
@@ -535,7 +535,3 @@ class Kernel:
             self.ws.close()
         finally:
             self.client.request("DELETE", self.client.server(f"/api/kernels/{self.id}"))
-
-
-def tempdir():
-    return Path(tempfile.mkdtemp(prefix="hub-test-"))

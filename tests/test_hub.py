@@ -58,7 +58,8 @@ def culler_scopes():
     for node in ast.walk(tree):
         if isinstance(node, ast.Dict):
             entry = {k.value: v for k, v in zip(node.keys, node.values) if isinstance(k, ast.Constant)}
-            if isinstance(entry.get("name"), ast.Constant) and entry["name"].value == "idle-culler" and "scopes" in entry:
+            name = entry.get("name")
+            if isinstance(name, ast.Constant) and name.value == "idle-culler" and "scopes" in entry:
                 return ast.literal_eval(entry["scopes"])
     raise AssertionError("no idle-culler role in deploy/jupyterhub/jupyterhub_config.py")
 
@@ -132,7 +133,8 @@ def attempt(name, action):
         report[name] = "refused: " + type(error).__name__
 ME = os.environ.get("JUPYTERHUB_USER", "?")
 # Reads answer whether they met the real thing (True) or only the sandbox's own empty view of it (False).
-attempt("read the solutions", lambda: "BEGIN SOLUTION" in open(f"{COURSE}/solutions/{EXERCISE}/{EXERCISE}.ipynb").read())
+SOURCE = f"{COURSE}/solutions/{EXERCISE}/{EXERCISE}.ipynb"
+attempt("read the solutions", lambda: "BEGIN SOLUTION" in open(SOURCE).read())
 attempt("read the gradebook", lambda: open(COURSE + "/gradebook.db", "rb").read(15) == b"SQLite format 3")
 def full_marks():  # every grade in the gradebook to full marks
     import sqlite3
@@ -295,7 +297,8 @@ def test_the_class_round_trip(hub, lesson):
     assert scores[attacker][0] == 0.0, scores
     for student in (solver, blank):
         others = [s for s in hub.students if s != student]
-        assert not any(other in lesson["feedback"][student] for other in others), f"{student}'s feedback names a classmate"
+        named = [other for other in others if other in lesson["feedback"][student]]
+        assert not named, f"{student}'s feedback names classmates: {named}"
     book = {row["student"]: row["score"] for row in lesson["gradebook"]}
     assert book == {solver: AUTO_POINTS, blank: 0.0, attacker: 0.0}, lesson["gradebook"]
     print("\nsteps (s):", json.dumps(lesson["steps"], indent=1), "\nserver start (s):", hub.start_times,

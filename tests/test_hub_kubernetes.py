@@ -107,5 +107,6 @@ def test_the_image_is_built_from_the_courses_own_requirements():
         assert all(t.startswith("/tmp/course") for t in targets), f"the image installs {targets} of its own"
     # The course's requirements are exact pins (plus the editable course itself), so the image's are too.
     lines = [line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
-    loose = [line for line in lines if line and not line.startswith("-e ") and not re.fullmatch(r"[\w.\-\[\]]+==[\w.]+", line)]
+    pinned = re.compile(r"[\w.\-\[\]]+==[\w.]+")
+    loose = [line for line in lines if line and not line.startswith("-e ") and not pinned.fullmatch(line)]
     assert not loose, f"requirements.txt has requirements without an exact pin: {loose}"

@@ -23,6 +23,8 @@ COURSE_HUB_STUDENTS [nn-students]                   Unix group of the students
 COURSE_HUB_INSTRUCTORS [nn-instructors]             Unix group of the instructors and graders
 COURSE_HUB_ADMINS ['']                              comma-separated hub administrators (none by default)
 COURSE_HUB_CULL_TIMEOUT [3600]                      seconds of inactivity before a server is stopped
+COURSE_HUB_CULL_EVERY [300]                         seconds between two looks of the culler
+COURSE_HUB_API_PORT, COURSE_HUB_PROXY_API_PORT      the hub's and the proxy's own APIs on 127.0.0.1 [PORT+1, PORT+2]
 COURSE_HUB_PROXY [configurable-http-proxy on PATH]  the proxy's command
 COURSE_HUB_AUTHENTICATOR [pam]                      JupyterHub's authenticator (its name or class)
 COURSE_HUB_EXTRA_CONFIG ['']                        a Python file of more JupyterHub settings, loaded last
@@ -60,7 +62,8 @@ c.JupyterHub.ip = setting("COURSE_HUB_IP", "127.0.0.1")
 c.JupyterHub.port = int(setting("COURSE_HUB_PORT", "8000"))
 c.JupyterHub.hub_ip = "127.0.0.1"  # the hub's own API: only the proxy and the users' servers talk to it
 c.JupyterHub.hub_port = int(setting("COURSE_HUB_API_PORT", str(c.JupyterHub.port + 1)))
-c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{int(setting('COURSE_HUB_PROXY_API_PORT', str(c.JupyterHub.port + 2)))}"
+PROXY_API_PORT = int(setting("COURSE_HUB_PROXY_API_PORT", str(c.JupyterHub.port + 2)))
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{PROXY_API_PORT}"
 c.ConfigurableHTTPProxy.command = [setting("COURSE_HUB_PROXY", shutil.which("configurable-http-proxy")
                                            or "configurable-http-proxy")]
 STATE.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -108,8 +111,8 @@ c.Spawner.environment = {
 c.Spawner.env_keep = ["LANG", "LC_ALL"]  # not the hub's own PATH, PYTHONPATH or VIRTUAL_ENV
 
 # ---- nbgrader's exchange: one folder every user can write into, owned by root -------------------------------
-# 1777: anyone may create a course folder in it, nobody may remove another's. nbgrader checks for the 777 part.
-# setgid with the instructors' group: the courses' inbound folders, and so the submissions, get that group.
+# 3777. The 777 (which nbgrader checks for): anyone may create a course folder in it. The sticky bit: nobody may
+# remove another's. The setgid bit with the instructors' group: new folders in it get that group.
 EXCHANGE.mkdir(parents=True, exist_ok=True)
 try:
     os.chown(EXCHANGE, 0, grp.getgrnam(INSTRUCTORS).gr_gid)
