@@ -85,7 +85,7 @@ def require_machine():
 @pytest.fixture(scope="module")
 def hub():
     require_machine()
-    hub = hu.HubClass(students=3, extra_config=CULL_CHECK_CONFIG)
+    hub = hu.HubClass(students=4, extra_config=CULL_CHECK_CONFIG)
     try:
         hub.setup()
         hub.start_hub()
@@ -183,7 +183,8 @@ def hostile(student_nb, hub):
 def lesson(hub):
     """Runs the class end to end; returns what each step gave."""
     instructor = hub.sessions[hub.instructor]
-    solver, blank, attacker = hub.students
+    solver, blank, attacker, newcomer = hub.students
+    class_ = (solver, blank, attacker)  # the newcomer logs in but has not fetched anything yet
     out = {"steps": {}}
 
     def step(name, started):
@@ -228,12 +229,12 @@ def lesson(hub):
         started = time.monotonic()
         collected = instructor.ok("POST", instructor.server(f"/formgrader/api/assignment/{EXERCISE}/collect"))
         assert collected.get("success"), f"Formgrader's Collect failed: {collected}"
-        assert sorted(p.name for p in (hub.course / "submitted").iterdir()) == sorted(hub.students)
+        assert sorted(p.name for p in (hub.course / "submitted").iterdir()) == sorted(class_)
         step("instructor: collect (Formgrader)", started)
 
         out["before"] = {"solutions": sha256(hub.course / "solutions" / EXERCISE / f"{EXERCISE}.ipynb"),
                          "submitted": {s: sha256(hub.course / "submitted" / s / EXERCISE / f"{EXERCISE}.ipynb")
-                                       for s in hub.students}}
+                                       for s in class_}}
         started = time.monotonic()
         rc, text = kernel.shell([str(hub.env_dir / "bin" / "python"), "-m", "grading", "autograde", EXERCISE],
                                 cwd=hub.course, timeout=600)
@@ -254,7 +255,7 @@ def lesson(hub):
         kernel.close()
 
     out["feedback"] = {}
-    for student in hub.students:
+    for student in class_:
         client = hub.sessions[student]
         listed = client.assignments("fetch_feedback", EXERCISE)
         entry = next(a for a in listed["value"] if a["status"] == "submitted")
@@ -290,13 +291,13 @@ def test_every_server_runs_as_its_own_user_from_the_course_environment(hub):
 
 def test_the_class_round_trip(hub, lesson):
     """Each student's own feedback, fetched through the exchange, carries their score; Formgrader agrees."""
-    solver, blank, attacker = hub.students
+    solver, blank, attacker, newcomer = hub.students
     scores = {student: feedback_score(html) for student, html in lesson["feedback"].items()}
     assert scores[solver] == (AUTO_POINTS, MAX_POINTS), scores
     assert scores[blank] == (0.0, MAX_POINTS), scores
     assert scores[attacker][0] == 0.0, scores
     for student in (solver, blank):
-        others = [s for s in hub.students if s != student]
+        others = [s for s in (solver, blank, attacker) if s != student]
         named = [other for other in others if other in lesson["feedback"][student]]
         assert not named, f"{student}'s feedback names classmates: {named}"
     book = {row["student"]: row["score"] for row in lesson["gradebook"]}
@@ -306,7 +307,7 @@ def test_the_class_round_trip(hub, lesson):
 
 
 def test_a_token_reaches_only_its_own_server(hub, lesson):
-    solver, blank, attacker = hub.students
+    solver, blank, attacker, newcomer = hub.students
     me = hub.sessions[attacker]
     assert me.request("GET", me.server("/api/contents"))[0] == 200, "the probe's token does not work at all"
     tries = {
@@ -365,7 +366,7 @@ def released_feedback(hub, student):
 
 def test_a_student_cannot_read_what_is_not_theirs(hub, lesson):
     """From the attacker's own kernel: every target another user's, each read, listed or written as it fits."""
-    solver, blank, attacker = hub.students
+    solver, blank, attacker, newcomer = hub.students
     course, inbound = hub.course, hub.exchange / hu.COURSE_ID / "inbound"
     feedback = hub.exchange / hu.COURSE_ID / "feedback"
     victim_submission = inbound / lesson["submitted"][solver]
@@ -408,7 +409,7 @@ def test_a_student_cannot_read_what_is_not_theirs(hub, lesson):
 
 def test_the_hostile_submission_is_contained(hub, lesson):
     """What the hostile submission could do while it was graded: nothing beyond its own sandbox."""
-    solver, blank, attacker = hub.students
+    solver, blank, attacker, newcomer = hub.students
     graded = nbformat.read(hub.course / "autograded" / attacker / EXERCISE / f"{EXERCISE}.ipynb", as_version=4)
     texts = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.get("outputs", []))
     match = re.search(r"HOSTILE-REPORT (\{.*\})", texts)
@@ -437,7 +438,9 @@ def test_the_hostile_submission_is_contained(hub, lesson):
     assert not shown, f"the hostile student's feedback shows hidden tests: {shown}"
     named = [s for s in (solver, blank) if s in lesson["feedback"][attacker]]
     assert not named, f"the hostile student's feedback names classmates: {named}"
-    assert "SANDBOX=0" not in lesson["autograde output"] and "sandbox off" not in lesson["autograde output"].lower()
+    # The course's autograde says how it ran each submission: in its own sandbox, never without one.
+    output = lesson["autograde output"]
+    assert "in its own sandbox" in output and "WITHOUT the sandbox" not in output, output[-1500:]
 
 
 # ---- in the browser ------------------------------------------------------------------------------------------
@@ -457,7 +460,7 @@ def test_formgrader_and_the_assignments_tab_in_the_browser(hub, lesson):
     from playwright.sync_api import sync_playwright
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    solver, blank, attacker = hub.students
+    solver, blank, attacker, newcomer = hub.students
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=bu.CHROMIUM_ARGS, headless=True)
         try:
@@ -466,26 +469,28 @@ def test_formgrader_and_the_assignments_tab_in_the_browser(hub, lesson):
             context.set_default_timeout(60_000)
             page = browser_login(context, hub, hub.instructor)
             page.goto(f"{hub.url}/user/{hub.instructor}/formgrader/manage_submissions/{EXERCISE}")
-            for student in hub.students:
+            for student in (solver, blank, attacker):
                 page.get_by_text(student).first.wait_for()
             table = page.inner_text("body")
             page.screenshot(path=str(SCREENSHOTS / "formgrader-submissions.png"), full_page=True)
-            scores = {s: re.search(rf"{re.escape(s)}\b.*?([\d.]+) / ([\d.]+)", table).groups() for s in hub.students}
+            scores = {s: re.search(rf"{re.escape(s)}\b.*?([\d.]+) / ([\d.]+)", table).groups() for s in (solver, blank, attacker)}
             assert {s: (float(a), float(b)) for s, (a, b) in scores.items()} == {
                 solver: (AUTO_POINTS, MAX_POINTS), blank: (0.0, MAX_POINTS), attacker: (0.0, MAX_POINTS)}, table
             context.close()
 
-            # A student: login page, JupyterLab, Nbgrader > Assignment List shows the exercise.
+            # A student who has not fetched it yet: login page, JupyterLab, Nbgrader > Assignment List shows the
+            # exercise among the released ones, with its Fetch button.
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             context.set_default_timeout(60_000)
-            page = browser_login(context, hub, blank)
+            page = browser_login(context, hub, newcomer)
             page.locator(".jp-LabShell").wait_for()
             page.get_by_role("menuitem", name="Nbgrader").click()
             offered = page.locator(".lm-Menu-content").last.inner_text()
             page.get_by_role("menuitem", name="Assignment List").click()
             panel = page.locator(".lm-Widget", has_text="Released, downloaded, and submitted assignments").last
-            panel.get_by_text("Downloaded assignments", exact=True).wait_for()
-            panel.get_by_text(EXERCISE).first.wait_for()
+            released = panel.locator(".panel", has_text="Released assignments")
+            released.get_by_text(EXERCISE).wait_for()
+            released.get_by_role("button", name="Fetch").wait_for()
             page.screenshot(path=str(SCREENSHOTS / "student-assignments.png"))
             context.close()
         finally:
@@ -497,7 +502,7 @@ def test_formgrader_and_the_assignments_tab_in_the_browser(hub, lesson):
 def test_the_idle_culler_stops_idle_servers_and_keeps_their_files(hub, lesson):
     """jupyterhub-idle-culler, with the role the shipped configuration gives it, stops servers idle past its
     timeout; the student's files stay. (Runs last: it stops the servers.)"""
-    solver, blank, attacker = hub.students
+    solver, blank, attacker, newcomer = hub.students
     client = hub.sessions[blank]
     assert client.ok("GET", f"/hub/api/users/{blank}")["servers"], "the server is not running to begin with"
     env = {"PATH": os.environ["PATH"], "JUPYTERHUB_API_TOKEN": CULL_CHECK_TOKEN,
