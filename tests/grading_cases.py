@@ -163,7 +163,7 @@ def pathological(ex, slow_cells=0, cell_seconds=0):
                          before_kill, {"kernel died"}),
         # The sandbox's own first process is all a kernel can see of its parents: the grader is out of reach.
         "kills_grader": (name, ex.with_cell("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)")[0], full,
-                         set()),
+                         {"blocked by the sandbox"}),
         "prints_megabytes": (name, ex.with_cell(
             "print('x' * 3_000_000)\nfor i in range(100_000):\n    print(i)")[0], full, {"output cut"}),
         "deletes_test": (name, ex.without_first_test(), full - ex.first_test[2], {"deleted test cell"}),
