@@ -321,6 +321,7 @@ def test_a_token_reaches_only_its_own_server(hub, lesson):
         "the list of users": ("GET", "/hub/api/users"),
         "stopping a classmate's server": ("DELETE", f"/hub/api/users/{solver}/server"),
         "a token for a classmate": ("POST", f"/hub/api/users/{solver}/tokens"),
+        "a Formgrader of one's own (students have none)": ("GET", f"/user/{attacker}/formgrader/api/assignments"),
     }
     reached = {}
     for what, (method, path) in tries.items():
