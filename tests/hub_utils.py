@@ -187,7 +187,7 @@ class HubClass:
 
     def setup(self):
         started = time.monotonic()
-        self.base_dir.mkdir(mode=0o755)
+        self.base_dir.mkdir(mode=0o755, parents=True)
         self.base_dir.chmod(0o755)
         for group in (self.students_group, self.instructors_group):
             _run("groupadd", group)
