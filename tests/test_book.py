@@ -5,6 +5,7 @@ The strict build (`jupyter-book build -W -n --keep-going --all`) runs once per t
 shared with `make book`, and a file lock keeps two pytest-xdist workers from building at once.
 """
 
+import html
 import re
 from pathlib import Path
 
@@ -17,8 +18,11 @@ ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 
 # Folders whose notebooks hold solutions, hidden tests or students' work: never on the site.
-PRIVATE_FOLDERS = ("solutions", "exercises", "submitted", "autograded", "feedback", "nbgrader_exchange")
+PRIVATE_FOLDERS = ("solutions", "submitted", "autograded", "feedback", "nbgrader_exchange")
 PRIVATE_MARKERS = ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "### BEGIN")
+# The released student versions are pages of the site (exercises/exNN/exNN.ipynb, as _toc.yml lists them): only
+# those, their page and their download copy in _sources/; their solution and hidden-test text is checked apart.
+EXERCISE_PAGES = [f for f in toc_files() if f.startswith("exercises/")]
 
 STRAY_REPRS = ("<matplotlib.", "[<matplotlib", "Text(", "<Axes:")
 
@@ -87,12 +91,61 @@ def test_site_publishes_no_solutions_or_student_work(built_site):
         if set(p.relative_to(HTML).parts) & set(PRIVATE_FOLDERS)
     ]
     assert not leaked, f"private folders on the site: {leaked[:20]}"
+    allowed = {f"{f}.html" for f in EXERCISE_PAGES} | {f"_sources/{f}.ipynb" for f in EXERCISE_PAGES}
+    others = [
+        str(p.relative_to(HTML))
+        for p in HTML.rglob("*")
+        if p.is_file() and "exercises" in p.relative_to(HTML).parts and str(p.relative_to(HTML)) not in allowed
+    ]
+    assert not others, f"files from exercises/ on the site besides the student notebooks' pages: {others[:20]}"
     hits = []
     for path in HTML.rglob("*"):
         if path.is_file() and path.suffix in {".html", ".js", ".ipynb", ".txt", ".md", ".json", ".py", ".inv"}:
             text = path.read_text(errors="replace")
             hits += [f"{path.relative_to(HTML)}: {m!r}" for m in PRIVATE_MARKERS if m in text]
     assert not hits, "nbgrader markers on the site:\n" + "\n".join(hits)
+
+
+def private_lines(source_notebook):
+    """The lines of a source notebook's solutions and hidden tests that neither its released version nor a chapter
+    shows (and long enough to be telling): none of them may be on the site."""
+    nb = nbformat.read(source_notebook, as_version=4)
+    released = source_notebook.parents[2] / "exercises" / source_notebook.parent.name / source_notebook.name
+    shown = CHAPTERS + ([released] if released.is_file() else [])
+    public = " ".join(c.source for path in shown for c in nbformat.read(path, as_version=4).cells)
+    public = " ".join(public.split())  # a page joins the lines of a paragraph: compare with spaces collapsed
+    lines, inside = set(), False
+    for cell in nb.cells:
+        for line in cell.source.splitlines():
+            if re.search(r"### (BEGIN|END) (SOLUTION|HIDDEN TESTS)", line):
+                inside = "BEGIN" in line
+            elif inside and len(line.strip()) >= 24 and " ".join(line.split()) not in public:
+                lines.add(line.strip())
+    return lines
+
+
+def page_text(path):
+    """What a reader (or a search engine) gets from a built page: the text without tags, entities decoded."""
+    text = path.read_text(errors="replace")
+    if path.suffix == ".ipynb":  # the download copy: its cells' text, not their JSON-escaped form
+        return "\n".join(c.source for c in nbformat.reads(text, as_version=4).cells)
+    return html.unescape(re.sub(r"<[^>]+>", "", text)) if path.suffix == ".html" else text
+
+
+@pytest.mark.timeout(1200)
+def test_exercise_pages_show_no_solution_or_hidden_test(built_site):
+    """Every solution line and hidden-test line of the source notebooks is absent from the whole site: the
+    exercise pages, their downloadable notebooks and the search index."""
+    sources = sorted((ROOT / "solutions").glob("*/*.ipynb"))
+    assert sources and EXERCISE_PAGES, "no exercise sources, or no exercise page in _toc.yml"
+    secret = {line: src.parent.name for src in sources for line in private_lines(src)}
+    assert len(secret) > 50, f"only {len(secret)} solution and hidden-test lines found: the scan is broken"
+    hits = []
+    for path in HTML.rglob("*"):
+        if path.is_file() and path.suffix in {".html", ".ipynb", ".js", ".txt"}:
+            text = page_text(path)
+            hits += [f"{path.relative_to(HTML)}: {line!r} ({secret[line]})" for line in secret if line in text]
+    assert not hits, "solution or hidden-test text on the site:\n" + "\n".join(hits[:30])
 
 
 # 5. Buttons on the chapter pages --------------------------------------------------------------------
