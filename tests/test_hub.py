@@ -141,8 +141,12 @@ def full_marks():  # every grade in the gradebook to full marks
     with sqlite3.connect(COURSE + "/gradebook.db") as db:
         return db.execute("UPDATE grade SET auto_score = 100, manual_score = 100").rowcount
 attempt("write the gradebook", full_marks)
-attempt("overwrite a classmate's submission", lambda: [open(p, "w").write("{}") for p in
-        glob.glob(f"{COURSE}/submitted/*/{EXERCISE}/*.ipynb") if ("/" + ME + "/") not in p] or 1 / 0)
+def overwrite_classmates():
+    theirs = [p for p in glob.glob(f"{COURSE}/submitted/*/{EXERCISE}/*.ipynb") if ("/" + ME + "/") not in p]
+    if not theirs:
+        raise FileNotFoundError("no classmate's submission in sight")
+    return [open(p, "w").write("{}") for p in theirs]
+attempt("overwrite a classmate's submission", overwrite_classmates)
 attempt("plant a file in the course", lambda: open(f"{COURSE}/planted-{TAG}", "w").write("x"))
 attempt("list the instructor's home", lambda: ".jupyter" in os.listdir(os.path.dirname(COURSE)))
 attempt("list the exchange's submissions", lambda: len(os.listdir(INBOUND)) > 0)
