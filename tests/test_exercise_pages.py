@@ -1,0 +1,212 @@
+"""The exercises on the site: every released student version is a page of the book.
+
+Each exercise of solutions/ is listed in _toc.yml as its student version, exercises/<ex>/<ex>.ipynb, and built
+into a page that was not executed (the stubs raise NotImplementedError by design), with the download button (the
+student notebook, as `make release` wrote it) and the Binder launch button. Each chapter ends with a link to its
+exercise pages, and the guide "Doing the exercises" links them all. What the pages must not show (solutions,
+hidden tests) is checked in test_book.py for the whole site; a canary here shows that check can fail.
+In Chromium: the chapter's link opens the exercise page, and the download button serves the student notebook.
+"""
+
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import nbformat
+import pytest
+import yaml
+
+import browser_utils as bu
+import test_book
+
+ROOT = bu.ROOT
+HTML = bu.HTML
+EXERCISES = sorted(p.name for p in (ROOT / "solutions").iterdir() if (p / f"{p.name}.ipynb").is_file())
+PAGES = [f"exercises/{name}/{name}" for name in EXERCISES]
+
+# The exercise pages each chapter's last cell links to (ex03 needs chapter 4's softmax: chapter 4 links it, and
+# chapter 3 sends the reader there after chapter 4).
+CHAPTER_EXERCISES = {
+    "01_perceptron": ["ex01_perceptron"],
+    "02_sigmoid_neuron": ["ex02_sigmoid_neuron"],
+    "03_backpropagation": ["ex03_backprop"],
+    "04_moons_network": ["ex03_backprop", "ex04_minibatch"],
+    "05_wine_mlp": ["ex05_wine"],
+    "06_evaluating": ["ex06_model_selection" if "ex06_model_selection" in EXERCISES else "ex05_wine"],
+}
+TIMEOUT_MS = 20_000
+
+
+def markdown_links(source):
+    """The targets of the markdown links [text](target) in a cell's source."""
+    return re.findall(r"\]\(([^)\s]+)\)", source)
+
+
+def released(name):
+    return nbformat.read(ROOT / "exercises" / name / f"{name}.ipynb", as_version=4)
+
+
+# The sources ---------------------------------------------------------------------------------------------------
+
+
+def test_every_exercise_is_a_page_in_the_toc():
+    toc = bu.toc_files()
+    assert [f for f in toc if f.startswith("exercises/")] == PAGES, (
+        f"_toc.yml should list the student versions {PAGES}, in order; it lists "
+        f"{[f for f in toc if f.startswith('exercises/')]}")
+    assert not [f for f in toc if f.startswith("solutions/")], "a source notebook (solutions/) is in _toc.yml"
+
+
+def test_exercise_pages_are_never_executed():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert "exercises/*/*.ipynb" in config["execute"]["exclude_patterns"], config["execute"]
+    assert not any(p.strip("/") in ("exercises", "exercises/*", "exercises/**")
+                   for p in config.get("exclude_patterns", [])), "exercises/ is excluded from the book"
+    for name in EXERCISES:
+        nb = released(name)
+        assert nb.metadata.get("kernelspec", {}).get("name") == "python3", name
+        assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), (
+            f"{name}: the released notebook has stored outputs (run `make release`)")
+
+
+@pytest.mark.parametrize("chapter", sorted(CHAPTER_EXERCISES))
+def test_chapter_ends_with_a_link_to_its_exercise_page(chapter):
+    nb = nbformat.read(ROOT / "chapters" / f"{chapter}.ipynb", as_version=4)
+    last = nb.cells[-1]
+    assert last.cell_type == "markdown", f"{chapter}: the last cell is not a markdown cell"
+    links = markdown_links(last.source)
+    for name in CHAPTER_EXERCISES[chapter]:
+        target = f"../exercises/{name}/{name}.ipynb"
+        assert target in links, f"{chapter}'s last cell should link to {target}; its links are {links}"
+    assert "../guides/exercises.md" in links, f"{chapter}'s last cell should link to the guide 'Doing the exercises'"
+
+
+def test_guide_links_every_exercise_page():
+    links = markdown_links((ROOT / "guides" / "exercises.md").read_text())
+    missing = [n for n in EXERCISES if f"../exercises/{n}/{n}.ipynb" not in links]
+    assert not missing, f"guides/exercises.md does not link {missing}"
+
+
+def test_canary_the_site_leak_check_finds_a_planted_solution(tmp_path):
+    """test_book's scan, run on a copy of an exercise page with one solution line pasted in, reports it."""
+    source = ROOT / "solutions" / EXERCISES[0] / f"{EXERCISES[0]}.ipynb"
+    secret = sorted(test_book.private_lines(source))
+    assert secret, f"no solution or hidden-test line found in {source}"
+    page = tmp_path / "page.html"
+    page.write_text(f"<html><body><pre><span>{secret[0][:10]}</span>{secret[0][10:]}</pre></body></html>")
+    assert secret[0] in test_book.page_text(page)
+    clean = tmp_path / "clean.html"
+    clean.write_text("<html><body><p>nothing to see</p></body></html>")
+    assert not any(line in test_book.page_text(clean) for line in secret)
+
+
+# The built pages -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(1200)
+@pytest.mark.parametrize("name", EXERCISES)
+def test_exercise_page_has_download_and_launch_buttons(built_site, name):
+    page = HTML / "exercises" / name / f"{name}.html"
+    assert page.is_file(), f"{page} was not built (exit {built_site.returncode})"
+    html = page.read_text()
+    download = f'href="../../_sources/exercises/{name}/{name}.ipynb"'
+    assert download in html, f"no .ipynb download link ({download}) on {page.name}"
+    served = nbformat.read(HTML / "_sources" / "exercises" / name / f"{name}.ipynb", as_version=4)
+    assert [c.source for c in served.cells] == [c.source for c in released(name).cells], (
+        f"the download copy of {name} is not the released student notebook")
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo = config["repository"]["url"].removeprefix("https://github.com/")
+    binder = f"https://mybinder.org/v2/gh/{repo}/{config['repository']['branch']}?urlpath=lab/tree/exercises/{name}/{name}.ipynb"
+    assert binder in html, f"no Binder launch button ({binder}) on {page.name}"
+    assert 'class="cell_output' not in html, f"{page.name} shows outputs: the exercise pages are not executed"
+    assert "YOUR CODE HERE" in html, f"{page.name} does not show the student's answer cells"
+
+
+@pytest.mark.timeout(1200)
+def test_built_chapters_and_guide_link_the_exercise_pages(built_site):
+    problems = []
+    for chapter, names in CHAPTER_EXERCISES.items():
+        html = (HTML / "chapters" / f"{chapter}.html").read_text()
+        problems += [f"{chapter}.html: no link to {n}" for n in names
+                     if f'href="../exercises/{n}/{n}.html"' not in html]
+    guide = (HTML / "guides" / "exercises.html").read_text()
+    problems += [f"guides/exercises.html: no link to {n}" for n in EXERCISES
+                 if f'href="../exercises/{n}/{n}.html"' not in guide]
+    assert not problems, "\n".join(problems)
+
+
+# In Chromium ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, built_site):
+    """A copy of the built site served on localhost."""
+    with bu.build_lock():
+        snapshot = tmp_path_factory.mktemp("site") / "html"
+        shutil.copytree(HTML, snapshot)
+    with bu.serve_directory(snapshot) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements.txt: run make")
+    executable = bu.require_chromium()
+    with bu.fresh_user_data_dir() as profile, playwright_sync.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile, executable_path=executable, args=bu.CHROMIUM_ARGS, headless=True,
+            viewport={"width": 1280, "height": 900}, timeout=60_000)
+        context.set_default_timeout(TIMEOUT_MS)
+        context.route("**/*", lambda route: route.continue_() if urlsplit(route.request.url).hostname in
+                      ("127.0.0.1", "localhost") or route.request.url.startswith(("data:", "blob:"))
+                      else route.abort())
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+@pytest.mark.timeout(1500)
+@pytest.mark.parametrize("chapter", sorted(CHAPTER_EXERCISES))
+def test_chapter_link_opens_the_exercise_page_in_chromium(site, chromium, chapter):
+    name = CHAPTER_EXERCISES[chapter][-1]
+    page = chromium.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(urljoin(site, f"chapters/{chapter}.html"), wait_until="load")
+        page.locator(f"article a[href='../exercises/{name}/{name}.html']").first.click()
+        page.wait_for_url(urljoin(site, f"exercises/{name}/{name}.html"), wait_until="load")
+        title = page.locator("article h1").first.inner_text()
+        code = page.locator("article div.cell_input").count()
+    finally:
+        page.close()
+    assert title.startswith("Exercise"), f"the link from {chapter} opened a page titled {title!r}"
+    assert code > 0, f"the exercise page {name} shows no code cells"
+    assert not errors, f"uncaught exceptions on {name}'s page: {errors}"
+
+
+@pytest.mark.timeout(1500)
+@pytest.mark.parametrize("name", EXERCISES)
+def test_download_button_gives_the_student_notebook_in_chromium(site, chromium, name):
+    page = chromium.new_page()
+    try:
+        page.goto(urljoin(site, f"exercises/{name}/{name}.html"), wait_until="load")
+        page.locator("button[aria-label='Download this page']").click()
+        link = page.locator("a.btn-download-source-button")
+        link.wait_for(state="visible")
+        assert link.inner_text().strip() == ".ipynb", f"the download menu offers {link.inner_text()!r}"
+        with chromium.expect_event("response", lambda r: r.url.split("?")[0].endswith(".ipynb")) as got:
+            with chromium.expect_page() as tab:
+                link.click()
+        response = got.value
+        assert response.status == 200, f"the download button's {response.url} answered {response.status}"
+        body = response.body()
+        tab.value.close()
+    finally:
+        page.close()
+    downloaded = nbformat.reads(body.decode("utf-8"), as_version=4)
+    assert [c.source for c in downloaded.cells] == [c.source for c in released(name).cells], (
+        f"the notebook served for {name} is not the released student notebook")
+    assert "BEGIN SOLUTION" not in body.decode() and "BEGIN HIDDEN TESTS" not in body.decode()
