@@ -20,6 +20,7 @@ if ROOT not in sys.path:
 
 from grading.preprocessors import (  # noqa: E402
     HideHiddenTestTracebacks,
+    LearnerExecute,
     LimitOutputSize,
     ResilientExecute,
     SanitizeOutputs,
@@ -88,3 +89,10 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 c.ClearHiddenTests.enforce_metadata = False
+
+# `nbgrader validate` (make validate): the notebook runs with the guard, and in the sandbox where bubblewrap works.
+# nbgrader's Validator does not make its list of preprocessors configurable, so its default is set here.
+from nbgrader.preprocessors import CheckCellMetadata, ClearOutput  # noqa: E402
+from nbgrader.validator import Validator  # noqa: E402
+
+Validator.preprocessors.default_value = [CheckCellMetadata, ClearOutput, LearnerExecute]

@@ -199,6 +199,18 @@ class ResilientExecute(Execute):
             self.log.warning("Stopping the kernel: %s", error)
 
 
+class LearnerExecute(ResilientExecute):
+    """``make validate``: the learner's notebook with the guard, in the sandbox where one can be set up; where not
+    (a learner's own computer without bubblewrap) it runs as it always did: it is the learner's own code."""
+
+    def __init__(self, *args, **kwargs):
+        if sandbox.enabled() and not sandbox.usable():
+            from jupyter_client.manager import AsyncKernelManager
+
+            kwargs.setdefault("kernel_manager_class", AsyncKernelManager)
+        super().__init__(*args, **kwargs)
+
+
 def assigned_names(source):
     """The names a cell binds at its top level (imports, definitions, assignments)."""
     try:

@@ -142,15 +142,13 @@ def attacks(ex, t):
             "import socket\nsocket.create_connection(('93.184.215.14', 80), timeout=5)",
         )), full, {"blocked by the sandbox"}),
         # Take the machine: 8 GiB of memory, a 2 GiB file, a full /tmp, 200 processes.
-        "memory": (_insert_after_imports(solved(), _cells("hog = bytearray(8 << 30)")), full, {"memory limit"}),
-        "disk": (_insert_after_imports(solved(), _cells(
+        "hogs_resources": (_insert_after_imports(solved(), _cells(
+            "hog = bytearray(8 << 30)",
             "with open('big.bin', 'wb') as f:\n    for _ in range(128):\n        f.write(b'x' * (16 << 20))",
             "for i in range(40):\n    with open(f'/tmp/fill{i}', 'wb') as f:\n        f.write(b'x' * (8 << 20))",
-        )), full, {"file size limit", "disk limit"}),
-        "processes": (_insert_after_imports(solved(), _cells(
             f"import subprocess\nchildren = [subprocess.Popen(['/bin/sh', '-c', 'sleep 60 # {t.marker}']) "
             "for _ in range(200)]",
-        )), full, {"process limit"}),
+        )), full, {"memory limit", "file size limit", "disk limit", "process limit"}),
         # Full marks without the work: make every test cell do nothing, or every comparison say yes.
         "tampers_transformer": (_insert_after_imports(blank(), _cells(
             "def no_tests(lines):\n    return ['pass\\n'] if any('assert' in line for line in lines) else lines\n\n\n"

@@ -207,6 +207,16 @@ def _page_report(page, url, token):
     })""", token)
 
 
+def test_formgrader_gets_no_active_content(attacked):
+    """Formgrader shows the autograded notebook: no output in it may hold a script, and no written answer."""
+    from grading.preprocessors import _is_active
+
+    graded = nbformat.read(Course(attacked["course"]).autograded_notebook(NAME, "script_output"), as_version=4)
+    assert not [output for cell in graded.cells for output in cell.get("outputs", []) if _is_active(output)]
+    assert not [cell for cell in graded.cells if cell.cell_type == "markdown" and "<script" in cell.source]
+    assert any("&lt;script&gt;" in cell.source for cell in graded.cells if cell.cell_type == "markdown")
+
+
 def test_feedback_page_runs_no_script_from_the_submission(attacked, tmp_path):
     """Opened in Chromium, the feedback page of the student who displayed a <script>, an <img onerror>, JavaScript
     and an SVG with a script shows no trace of them; the same page with the raw output spliced back in (the canary)
