@@ -89,4 +89,7 @@ def validate(course, targets, invert=False, log=print):
             + ("OK: " if passed else "NOT YET:\n") + shown.rstrip())
         if not passed and result.stderr.strip() and "Traceback" in result.stderr:
             log(result.stderr[-3000:])
+        if not invert:  # the learner's points per part, and that hidden tests count too (validate_report.py)
+            from .validate_report import points_report
+            log(points_report(path, output))
     return ok

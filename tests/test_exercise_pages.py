@@ -210,3 +210,45 @@ def test_download_button_gives_the_student_notebook_in_chromium(site, chromium, 
     assert [c.source for c in downloaded.cells] == [c.source for c in released(name).cells], (
         f"the notebook served for {name} is not the released student notebook")
     assert "BEGIN SOLUTION" not in body.decode() and "BEGIN HIDDEN TESTS" not in body.decode()
+
+
+# What `make validate` tells a learner ----------------------------------------------------------------------------
+
+
+def test_every_graded_cell_belongs_to_a_titled_part():
+    """validate's report names each part by its heading: every test and hand-graded answer sits under one, and the
+    points of the parts add up to the exercise's."""
+    import sys
+    sys.path.insert(0, str(ROOT))
+    from grading.validate_report import parts
+    for name in EXERCISES:
+        nb = released(name)
+        found = parts(nb)
+        assert found and all(title for title, _ in found), f"{name}: a graded cell comes before any part heading"
+        total = sum(float(c.metadata["nbgrader"].get("points", 0)) for c in nb.cells
+                    if c.metadata.get("nbgrader", {}).get("grade"))
+        assert sum(p for _, cells in found for _, p, _ in cells) == total, name
+
+
+def test_validate_reports_points_per_part_and_that_hidden_tests_count(tmp_path):
+    """A learner who has done part 1 of ex01 only: `python -m grading validate` (what `make validate` runs) gives
+    part 1's points, none for the others, and says that hidden tests also count."""
+    import subprocess
+    import sys
+    source = nbformat.read(ROOT / "solutions" / "ex01_perceptron" / "ex01_perceptron.ipynb", as_version=4)
+    answer = next(c.source for c in source.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "step_answer")
+    nb = released("ex01_perceptron")
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "step_answer":
+            cell.source = "\n".join(line for line in answer.splitlines() if "### " not in line)
+    path = tmp_path / "ex01_perceptron.ipynb"
+    nbformat.write(nb, path)
+    result = subprocess.run([sys.executable, "-m", "grading", "validate", str(path)], cwd=ROOT, text=True,
+                            capture_output=True, timeout=600)
+    out = result.stdout
+    assert result.returncode != 0, out
+    assert "1. The step activation: 2 of 2" in out, out[-2000:]
+    assert "2. The perceptron update: 0 of 3 (a visible test fails)" in out, out[-2000:]
+    assert "4. In your own words: 2 graded by your instructor" in out, out[-2000:]
+    assert "Visible tests: 2 of 7 points" in out, out[-2000:]
+    assert "hidden tests, which count too" in out, out[-2000:]
