@@ -22,11 +22,11 @@ import nbformat
 import pytest
 
 import browser_utils as bu
+import concept_checks as cc
 
 CHECKED_CHAPTERS = ["01_perceptron", "02_sigmoid_neuron", "03_backpropagation"]  # three to five checks each
 NOTATION_CHAPTERS = ["00_introduction"] + CHECKED_CHAPTERS
 QUIZ_CHAPTERS = NOTATION_CHAPTERS  # the introduction has one check
-SUMMARY = "<summary>Show the answer</summary>"
 TIMEOUT_MS = 20_000
 
 
@@ -38,88 +38,30 @@ def notebook(chapter):
 
 
 def quiz_questions(cell):
-    """The question dicts of a jupyterquiz cell, read from its source without running it (None: not a quiz)."""
-    if cell.cell_type != "code" or "display_quiz" not in cell.source:
-        return None
-    for node in ast.walk(ast.parse(cell.source)):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "display_quiz":
-            return ast.literal_eval(node.args[0])
-    return None
+    """The question dicts of a jupyterquiz cell, read from its source without running it."""
+    return ast.literal_eval(cc.quiz_call(cell.source).args[0])
 
 
 def quiz_cells(nb):
-    """(index, cell) of every code cell that calls display_quiz."""
-    return [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code" and "display_quiz(" in c.source]
+    """(index, cell) of every multiple-choice check."""
+    return [(i, nb.cells[i]) for i in cc.concept_checks(nb)[0]]
 
 
 def predict_cells(nb):
-    """(index, cell) of every markdown cell with a folded answer."""
-    return [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "<details>" in c.source]
-
-
-def quiz_convention_problems(cell):
-    """What is wrong with a jupyterquiz cell, against the course's convention (empty: nothing)."""
-    problems = []
-    if "remove-input" not in cell.metadata.get("tags", []):
-        problems.append("not tagged remove-input")
-    if "from jupyterquiz import display_quiz" not in cell.source:
-        problems.append("does not import display_quiz from jupyterquiz")
-    if "shuffle_answers=False" not in cell.source:
-        problems.append("does not pass shuffle_answers=False")
-    if re.search(r"https?://", cell.source):
-        problems.append("names a URL")
-    try:
-        questions = quiz_questions(cell)
-    except (ValueError, SyntaxError) as error:
-        return problems + [f"the questions are not inline Python literals ({error})"]
-    if not isinstance(questions, list) or not questions:
-        return problems + ["display_quiz gets no inline list of questions"]
-    for q in questions:
-        if q.get("type") != "multiple_choice" or not str(q.get("question", "")).strip():
-            problems.append(f"not a multiple_choice question with a text: {q!r:.80}")
-        answers = q.get("answers", [])
-        if len(answers) < 2 or sum(a.get("correct") is True for a in answers) != 1:
-            problems.append(f"needs two or more answers, exactly one correct: {q.get('question', '')!r:.60}")
-        problems += [f"answer without feedback: {a.get('answer', '')!r:.60}" for a in answers
-                     if len(str(a.get("feedback", "")).split()) < 4]
-        if "$" in q.get("question", "") + "".join(a.get("answer", "") + a.get("feedback", "") for a in answers):
-            problems.append("a $ in the text: jupyterquiz would read it as math")
-    return problems
-
-
-def predict_convention_problems(nb, index):
-    """What is wrong with a "predict, then run" markdown cell at `index` (empty: nothing)."""
-    source = nb.cells[index].source
-    problems = []
-    if not re.search(r"\*\*[^*]+\?\*\*", source):
-        problems.append("no question in bold")
-    if SUMMARY not in source or "</details>" not in source:
-        problems.append(f"the answer is not folded in <details>{SUMMARY} ... </details>")
-    elif not source.split(SUMMARY, 1)[1].split("</details>", 1)[0].strip():
-        problems.append("the folded answer is empty")
-    if "<details>" in source and "**" in source and source.index("**") > source.index("<details>"):
-        problems.append("the question comes after the answer")
-    if index + 1 >= len(nb.cells) or nb.cells[index + 1].cell_type != "code":
-        problems.append("not right before a code cell (the cell whose result it asks to predict)")
-    return problems
+    """(index, cell) of every "predict, then run" prompt."""
+    return [(i, nb.cells[i]) for i in cc.concept_checks(nb)[1]]
 
 
 def test_introduction_check_follows_the_convention():
     quizzes = quiz_cells(notebook("00_introduction"))
     assert quizzes, "00_introduction: no concept check"
-    problems = [f"cell {i}: {p}" for i, cell in quizzes for p in quiz_convention_problems(cell)]
+    problems = [f"cell {i}: {p}" for i, cell in quizzes for p in cc.quiz_problems(cell)]
     assert not problems, "00_introduction:\n" + "\n".join(problems)
 
 
 @pytest.mark.parametrize("chapter", CHECKED_CHAPTERS)
 def test_chapter_has_three_to_five_checks_following_the_convention(chapter):
-    nb = notebook(chapter)
-    quizzes, prompts = quiz_cells(nb), predict_cells(nb)
-    total = len(quizzes) + len(prompts)
-    assert 3 <= total <= 5, f"{chapter}: {len(quizzes)} quizzes + {len(prompts)} predict prompts = {total}, not 3-5"
-    assert quizzes and prompts, f"{chapter}: needs both kinds of check ({len(quizzes)} quizzes, {len(prompts)} prompts)"
-    problems = [f"cell {i}: {p}" for i, cell in quizzes for p in quiz_convention_problems(cell)]
-    problems += [f"cell {i}: {p}" for i, _ in prompts for p in predict_convention_problems(nb, i)]
+    problems = cc.convention_problems(notebook(chapter))
     assert not problems, f"{chapter}:\n" + "\n".join(problems)
 
 
@@ -138,7 +80,7 @@ def test_the_xor_runs_have_a_predict_prompt():
         key_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and key in c.source]
         assert key_cells, f"{chapter}: no cell runs {key}"
         before = nb.cells[key_cells[0] - 1]
-        assert before.cell_type == "markdown" and SUMMARY in before.source, (
+        assert before.cell_type == "markdown" and cc.SUMMARY in before.source, (
             f"{chapter}: the cell before the XOR run (cell {key_cells[0]}) is no predict-then-run prompt")
 
 
@@ -148,15 +90,15 @@ def test_convention_check_can_fail():
         'from jupyterquiz import display_quiz\n'
         'display_quiz([{"question": "Is $x$ big?", "type": "multiple_choice", "answers": ['
         '{"answer": "yes", "correct": True}, {"answer": "no", "correct": True, "feedback": "no"}]}])')
-    found = "\n".join(quiz_convention_problems(bad))
-    for expected in ("remove-input", "shuffle_answers=False", "exactly one correct", "without feedback", "$"):
+    found = "\n".join(cc.quiz_problems(bad))
+    for expected in ("remove-input", "shuffle_answers=False", "exactly one correct", "no feedback", "$", "executed"):
         assert expected in found, f"the quiz check missed {expected!r}: {found}"
     url = nbformat.v4.new_code_cell('from jupyterquiz import display_quiz\ndisplay_quiz("https://example.org/q.json")')
-    assert any("URL" in p for p in quiz_convention_problems(url))
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("What happens? The answer is 4."),
-                                         nbformat.v4.new_markdown_cell("text")])
-    found = "\n".join(predict_convention_problems(nb, 0))
-    assert "bold" in found and "folded" in found and "code cell" in found, found
+    assert any("URL" in p for p in cc.quiz_problems(url))
+    cells = [nbformat.v4.new_markdown_cell("What happens? The answer is 4.\n\n" + cc.SUMMARY + "\n\n</details>"),
+             nbformat.v4.new_markdown_cell("text")]
+    found = "\n".join(cc.predict_problems(cells, 0))
+    assert "bold" in found and "empty" in found and "code cell" in found, found
 
 
 @pytest.mark.parametrize("chapter", NOTATION_CHAPTERS)

@@ -21,7 +21,7 @@ import pytest
 
 import browser_utils as bu
 import test_site_checks_ch5_6 as convention
-from test_site_checks_ch5_6 import SUMMARY, predict_problems, quiz_call, quiz_problems
+from concept_checks import SUMMARY, concept_checks, convention_problems, quiz_call
 
 # The site and the browser: test_site_browser.py's fixtures, as test_site_checks_ch5_6.py takes them (there, without
 # playwright, `site` and `chromium` are fixtures that skip, so the notebook tests here still run).
@@ -44,29 +44,9 @@ def read_chapter():
     return nbformat.read(bu.ROOT / f"{DOC}.ipynb", as_version=4)
 
 
-def checks(nb):
-    """``(quizzes, prompts)``: the cell indices of the multiple-choice checks and of the predict prompts."""
-    quizzes = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "display_quiz" in c.source]
-    prompts = [i for i, c in enumerate(nb.cells)
-               if c.cell_type == "markdown" and (SUMMARY in c.source or "predict, then run" in c.source.lower())]
-    return quizzes, prompts
-
-
-def convention_problems(nb):
-    """Every way the concept checks of ``nb`` break the course's convention, as sentences (none: all well)."""
-    quizzes, prompts = checks(nb)
-    problems = [f"cell {i}: {p}" for i in quizzes for p in quiz_problems(nb.cells[i])]
-    problems += [f"cell {i}: {p}" for i in prompts for p in predict_problems(nb.cells, i)]
-    if not quizzes or not prompts:
-        problems.append(f"{len(quizzes)} multiple-choice checks and {len(prompts)} predict prompts; it needs both")
-    if not 3 <= len(quizzes) + len(prompts) <= 5:
-        problems.append(f"{len(quizzes) + len(prompts)} concept checks; each chapter has three to five")
-    return problems
-
-
 def questions_of(nb):
     """The questions of every multiple-choice check, in page order."""
-    return [q for i in checks(nb)[0] for q in ast.literal_eval(quiz_call(nb.cells[i].source).args[0])]
+    return [q for i in concept_checks(nb)[0] for q in ast.literal_eval(quiz_call(nb.cells[i].source).args[0])]
 
 
 # The notebook --------------------------------------------------------------------------------------------------
@@ -82,7 +62,7 @@ def test_a_predict_prompt_comes_right_before_the_key_cell(piece):
     nb = read_chapter()
     key = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and piece in c.source]
     assert len(key) == 1, f"{len(key)} code cells contain {piece!r}"
-    assert key[0] - 1 in checks(nb)[1], f"the cell before the one with {piece!r} is no predict-then-run prompt"
+    assert key[0] - 1 in concept_checks(nb)[1], f"the cell before the one with {piece!r} is no predict-then-run prompt"
 
 
 def test_a_check_takes_on_bigger_networks_are_always_better():
@@ -95,7 +75,7 @@ def test_a_check_takes_on_bigger_networks_are_always_better():
 def test_canary_the_checker_finds_broken_checks_in_the_chapter():
     """The chapter broken on purpose, one way at a time: each must be reported, so the tests above could fail."""
     nb = read_chapter()
-    quizzes, prompts = checks(nb)
+    quizzes, prompts = concept_checks(nb)
     notes = [c for c in nb.cells if c.cell_type == "markdown" and "<details>" in c.source and SUMMARY not in c.source]
     assert notes, "the chapter has no folded note that is no check (the library upkeep): this canary expects one"
 

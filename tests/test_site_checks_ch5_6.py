@@ -16,16 +16,16 @@ with its feedback, and that a folded answer opens.
 
 import ast
 import copy
-import uuid
 from urllib.parse import urljoin
 
 import nbformat
 import pytest
+from concept_checks import SUMMARY, concept_checks, convention_problems, notebook, quiz_call
 
 import browser_utils as bu
 
 CHAPTERS = ["chapters/05_wine_mlp", "chapters/06_evaluating"]
-SUMMARY = "<details><summary>Show the answer</summary>"
+
 
 # The key cells that a "predict, then run" prompt must come right before, by chapter (a piece of their code).
 PREDICT_BEFORE = {
@@ -34,109 +34,8 @@ PREDICT_BEFORE = {
 }
 
 
-# Reading the checks of a notebook ------------------------------------------------------------------------------
-
-
-def quiz_call(source):
-    """The ``display_quiz(...)`` call of a cell's source (an ast.Call), or None when it has none."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "display_quiz":
-            return node
-    return None
-
-
-def quiz_problems(cell):
-    """What is wrong with a multiple-choice check cell (an empty list: it follows the convention)."""
-    problems = []
-    if "remove-input" not in cell.metadata.get("tags", []):
-        problems.append("not tagged remove-input")
-    if "from jupyterquiz import display_quiz" not in cell.source:
-        problems.append("does not import display_quiz from jupyterquiz")
-    if "http" in cell.source:
-        problems.append("names a URL (questions must be written inline)")
-    call = quiz_call(cell.source)
-    if call is None or not call.args:
-        return problems + ["no display_quiz([...]) call"]
-    shuffle = {k.arg: k.value for k in call.keywords}.get("shuffle_answers")
-    if not (isinstance(shuffle, ast.Constant) and shuffle.value is False):
-        problems.append("shuffle_answers=False is missing")
-    try:
-        questions = ast.literal_eval(call.args[0])
-    except ValueError:
-        return problems + ["the questions are not an inline list of dicts"]
-    if not isinstance(questions, list) or not questions:
-        return problems + ["the first argument is not a non-empty list of questions"]
-    for n, question in enumerate(questions):
-        if question.get("type") != "multiple_choice":
-            problems.append(f"question {n}: type is not 'multiple_choice'")
-        if not str(question.get("question", "")).strip():
-            problems.append(f"question {n}: no question text")
-        answers = question.get("answers") or []
-        if len(answers) < 2:
-            problems.append(f"question {n}: fewer than two answers")
-        if sum(a.get("correct") is True for a in answers) != 1:
-            problems.append(f"question {n}: not exactly one correct answer")
-        for k, answer in enumerate(answers):
-            if not str(answer.get("answer", "")).strip():
-                problems.append(f"question {n} answer {k}: no answer text")
-            if not isinstance(answer.get("correct"), bool):
-                problems.append(f"question {n} answer {k}: 'correct' is not True or False")
-            if len(str(answer.get("feedback", "")).split()) < 4:
-                problems.append(f"question {n} answer {k}: no feedback sentence")
-    outputs = {mime for out in cell.get("outputs", []) for mime in out.get("data", {})}
-    if not {"text/html", "application/javascript"} <= outputs:
-        problems.append("not executed: no quiz (HTML and JavaScript) in its outputs")
-    return problems
-
-
-def predict_problems(cells, index):
-    """What is wrong with the "predict, then run" prompt at ``cells[index]``."""
-    cell = cells[index]
-    problems = []
-    if not cell.source.lstrip().startswith("**"):
-        problems.append("the question is not in bold at the start")
-    if cell.source.count(SUMMARY) != 1 or not cell.source.rstrip().endswith("</details>"):
-        problems.append(f"the answer is not folded in one {SUMMARY} ... </details> block at the end")
-    elif not cell.source.split(SUMMARY, 1)[1].replace("</details>", "").strip():
-        problems.append("the folded answer is empty")
-    if index + 1 >= len(cells) or cells[index + 1].cell_type != "code":
-        problems.append("not right before a code cell")
-    return problems
-
-
-def concept_checks(nb):
-    """``(quizzes, prompts)``: the indices of a notebook's multiple-choice checks and of its predict prompts."""
-    quizzes = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "display_quiz" in c.source]
-    prompts = [i for i, c in enumerate(nb.cells)
-               if c.cell_type == "markdown" and ("Predict, then run" in c.source or SUMMARY in c.source)]
-    return quizzes, prompts
-
-
-def convention_problems(nb):
-    """Every way a notebook's concept checks break the convention, as sentences."""
-    quizzes, prompts = concept_checks(nb)
-    problems = [f"cell {i}: {p}" for i in quizzes for p in quiz_problems(nb.cells[i])]
-    problems += [f"cell {i}: {p}" for i in prompts for p in predict_problems(nb.cells, i)]
-    total = len(quizzes) + len(prompts)
-    if not 3 <= total <= 5:
-        problems.append(f"{total} concept checks; each chapter has three to five")
-    return problems
-
-
 def read(doc):
     return nbformat.read(bu.ROOT / f"{doc}.ipynb", as_version=4)
-
-
-def notebook(*cells):
-    """A notebook of copies of ``cells``, each with a new id (a cell may be used twice)."""
-    copies = [nbformat.from_dict(copy.deepcopy(cell)) for cell in cells]
-    for cell in copies:
-        cell["id"] = uuid.uuid4().hex[:8]
-    return nbformat.v4.new_notebook(cells=copies)
 
 
 # The notebooks -------------------------------------------------------------------------------------------------
