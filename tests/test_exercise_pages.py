@@ -253,3 +253,81 @@ def test_validate_reports_points_per_part_and_that_hidden_tests_count(tmp_path):
     assert "5. Noisy data: a pocket perceptron: 0 of 2 (a visible test fails)" in out, out[-2000:]
     assert "Visible tests: 2 of 9 points" in out, out[-2000:]
     assert "hidden tests, which count too" in out, out[-2000:]
+
+
+# Hints as a ladder -----------------------------------------------------------------------------------------------
+
+
+def answer_lines(name):
+    """The solution lines of an exercise (markers left out), long enough to be telling."""
+    source = nbformat.read(ROOT / "solutions" / name / f"{name}.ipynb", as_version=4)
+    lines = set()
+    for cell in source.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code":
+            inside = False
+            for line in cell.source.splitlines():
+                if "### BEGIN SOLUTION" in line or "### END SOLUTION" in line:
+                    inside = "BEGIN" in line
+                elif inside and len(line.strip()) >= 12 and not line.strip().startswith("#"):
+                    lines.add(line.strip())
+    return lines
+
+
+def part_texts(nb):
+    """{heading: the markdown of that part (its heading cell and the markdown cells up to the next heading)}."""
+    found, current = {}, None
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        heading = re.match(r"#{2,3} (\d+\.|Bonus).*", cell.source)
+        if heading:
+            current = heading.group(0)
+            found[current] = ""
+        elif re.match(r"#{1,3} ", cell.source):
+            current = None
+        if current:
+            found[current] += cell.source + "\n"
+    return found
+
+
+def hint_and_message_text(nb):
+    """The folded hints and the string literals of the test cells (their assert messages)."""
+    import io
+    import tokenize
+    texts = re.findall(r"<summary>Hint \d</summary>(.*?)</details>",
+                       "\n".join(c.source for c in nb.cells if c.cell_type == "markdown"), flags=re.DOTALL)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
+            tokens = tokenize.generate_tokens(io.StringIO(cell.source).readline)
+            texts += [tok.string for tok in tokens if tok.type == tokenize.STRING]
+    return " ".join(" ".join(texts).split())
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_every_part_has_one_to_three_folded_hints_in_order(name):
+    problems = []
+    for heading, text in part_texts(released(name)).items():
+        hints = re.findall(r"<details><summary>Hint (\d)</summary>", text)
+        if not 1 <= len(hints) <= 3 or hints != [str(i) for i in range(1, len(hints) + 1)]:
+            problems.append(f"{heading!r}: hints {hints}")
+        if text.count("<details>") != text.count("</details>"):
+            problems.append(f"{heading!r}: a <details> block is not closed")
+    assert not problems, f"{name}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_no_hint_or_test_message_is_the_answer(name):
+    """No line of the solution is quoted by a hint or an assert message, and none invites tuning on the test set."""
+    text = hint_and_message_text(released(name))
+    given = [line for line in answer_lines(name) if " ".join(line.split()) in text]
+    assert not given, f"{name}: hints or test messages quote the solution: {given}"
+    assert "another random_state" not in text and "larger max_iter" not in text, f"{name}: tuning on the test set"
+
+
+def test_canary_the_answer_check_finds_a_quoted_solution():
+    nb = released("ex05_wine")
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_evaluate":
+            cell.source += '\nassert True, "Hint: accuracy = np.trace(cm) / cm.sum()"'
+    assert "accuracy = np.trace(cm) / cm.sum()" in answer_lines("ex05_wine")
+    assert "accuracy = np.trace(cm) / cm.sum()" in hint_and_message_text(nb)
