@@ -279,7 +279,8 @@ class LimitOutputSize(NbGraderPreprocessor):
 
 #: What makes an output active: a script, a frame or form, an event handler, a javascript: link, or a kind of output
 #: that holds script (JavaScript, SVG).
-ACTIVE_HTML = re.compile(r"<\s*(script|iframe|object|embed|form|meta|link|base)\b|\son[a-z]+\s*=|javascript:", re.I)
+ACTIVE_HTML = re.compile(r"<\s*(script|iframe|object|embed|form|meta|link|base)\b|<[^>]*(\son[a-z]+\s*=|javascript:)",
+                         re.I)
 ACTIVE_TYPES = ("application/javascript", "text/javascript", "image/svg+xml")
 
 

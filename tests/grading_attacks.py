@@ -110,7 +110,7 @@ def attacks(ex, t):
         "overwrites_classmate": (_insert_after_imports(blank(), _cells(
             f"import json\nopen({honest_nb}, 'w').write(json.dumps({{'cells': []}}))",
             f"open({honest_graded}, 'w').write('{{}}')",
-            f"open({honest_page}, 'w').write('<h1>0 points</h1>')",
+            f"open({honest_page}, 'w').write('<h1>{t.marker}</h1>')",
         )), 0.0, {"error outside tests"}),
         # Change the tests: in solutions/, in the gradebook, and in the configuration every later run reads.
         "changes_tests": (_insert_after_imports(blank(), _cells(
