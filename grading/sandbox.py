@@ -171,10 +171,13 @@ def command(kernel_argv, run_dir, submission_dir, limits, uid):
                 out += ["--perms", "0755", "--dir", str(parent)]
         return out
 
+    # the private /tmp first: an environment or a course that lives under /tmp (a CI clone, say) is bound on top of
+    # it below, where a later tmpfs would hide it
+    argv += ["--perms", "1777", "--size", str(limits.disk_mb << 20), "--tmpfs", "/tmp"]
     for path in environment:
         argv += [*parents(path), "--ro-bind", path, path]
     argv += ["--dev", "/dev", "--perms", "1777", "--size", str(64 << 20), "--tmpfs", "/dev/shm", "--proc", "/proc",
-             "--perms", "1777", "--size", str(limits.disk_mb << 20), "--tmpfs", "/tmp", *parents(HOME),
+             *parents(HOME),
              "--perms", "0777", "--size", str(limits.disk_mb << 20), "--tmpfs", HOME,
              *parents(run_dir), "--bind", str(run_dir), str(run_dir),
              "--ro-bind", str(submission_dir), SUBMISSION,
