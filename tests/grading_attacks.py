@@ -127,8 +127,8 @@ def attacks(ex, t):
         # Leave a process behind that rewrites the grades once grading is over.
         "escapes": (_insert_after_imports(solved(), _cells(
             "import os\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
-            f"        os.execv('/bin/sh', ['/bin/sh', '-c', 'sleep 300; echo x > {t.course}/grades/grades.csv "
-            f"# {t.marker}'])\n    os._exit(0)",
+            f"        os.execv('/bin/sh', ['/bin/sh', '-c', 'echo $$ > {t.course}/{t.marker}; sleep 300; "
+            f"echo x > {t.course}/grades/grades.csv # {t.marker}'])\n    os._exit(0)",
         )), full, {"processes left running"}),
         # Read the instructor's environment (a secret in it), the first process's, and the instructor's home.
         "reads_environment": (_insert_after_imports(blank(), _cells(
@@ -265,10 +265,12 @@ def surviving_processes(target):
     """Processes an attack left (its marker in their command line) or grading left (the course in it)."""
     import psutil
 
+    pid_file = target.course / target.marker  # where an escaped process of the escape attack writes its pid
+    escaped = pid_file.read_text().strip() if pid_file.is_file() else None
     found = []
     for process in psutil.process_iter(["pid", "cmdline"]):
         line = " ".join(process.info["cmdline"] or [])
-        if target.marker in line or str(target.course) in line:
+        if target.marker in line or str(target.course) in line or str(process.info["pid"]) == escaped:
             found.append((process.info["pid"], line[:120]))
     return found
 

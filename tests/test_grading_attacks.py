@@ -188,7 +188,12 @@ def test_canary_without_the_sandbox_the_checks_fail(unsandboxed):
     assert ga.leaked(course, NAME, "reads_solutions") != [], "the hidden tests were not readable without the sandbox"
     assert ga.shows(course, NAME, "reads_environment", target.secret) != []
     assert unsandboxed["received"] == [target.token.encode()]
-    assert any(target.marker in line for _, line in unsandboxed["survivors"])
+    # The process that escaped wrote its process id into the course (the instructor's side) and was still running
+    # when grading ended.
+    pid_file = course / target.marker
+    assert f"{pid_file} was created" in ga.instructor_side_changes(target)
+    assert any(target.marker in line or str(pid) == pid_file.read_text().strip()
+               for pid, line in unsandboxed["survivors"]), unsandboxed["survivors"]
     # ... and every run that went without the sandbox says so.
     assert "WITHOUT the sandbox (SANDBOX=0)" in unsandboxed["result"].stdout
     assert "Graded without the sandbox (SANDBOX=0)" in (course / "grades" / "summary.md").read_text()
