@@ -109,9 +109,8 @@ def allocate_uid(span=100_000):
                 used.add(process.info["uids"].real)
         except psutil.Error:
             pass
-    start = (os.getpid() * 7919) % span
-    for offset in range(span):
-        uid = base + (start + offset) % span
+    for offset in range(span):  # the lowest free id: as many lock files as sandboxes ever ran at once
+        uid = base + offset
         if uid in used:
             continue
         handle = open(_run_root() / f"uid-{uid}.lock", "a")
