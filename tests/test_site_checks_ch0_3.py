@@ -15,8 +15,7 @@ every folded answer with a click. A canary page without jupyterquiz's script sho
 
 import ast
 import re
-import shutil
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import nbformat
 import pytest
@@ -120,44 +119,9 @@ def test_notation_page_is_in_the_toc_and_names_the_symbols():
 # In the browser ------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory, built_site):
-    """The strictly built site, copied aside (a later build cannot change it under the tests) and served."""
-    with bu.build_lock():
-        pages = [f"chapters/{c}.html" for c in QUIZ_CHAPTERS] + ["guides/notation.html"]
-        missing = [p for p in pages if not (bu.HTML / p).is_file()]
-        assert not missing, f"the build (exit {built_site.returncode}) wrote no {missing}"
-        snapshot = tmp_path_factory.mktemp("site-checks") / "html"
-        shutil.copytree(bu.HTML, snapshot)
-    with bu.serve_directory(snapshot) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Debian Chromium with a fresh profile; yields (context, requests that tried to leave localhost)."""
-    playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements.txt")
-    executable = bu.require_chromium()
-    external = []
-
-    def block_external(route):
-        url = route.request.url
-        if urlsplit(url).hostname not in ("127.0.0.1", "localhost") and not url.startswith(("data:", "blob:")):
-            external.append(url)
-            route.abort()
-        else:
-            route.continue_()
-
-    with bu.fresh_user_data_dir() as profile, playwright_sync.sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(profile, executable_path=executable,
-                                                        args=bu.CHROMIUM_ARGS, headless=True,
-                                                        viewport={"width": 1280, "height": 900}, timeout=60_000)
-        context.set_default_timeout(TIMEOUT_MS)
-        context.route("**/*", block_external)
-        try:
-            yield context, external
-        finally:
-            context.close()
+# The site and the browser are test_site_browser.py's fixtures: the strict build copied aside and served on
+# localhost, and one headless Debian Chromium whose requests outside localhost are blocked and recorded.
+from test_site_browser import chromium, site, site_dir  # noqa: E402, F401 (fixtures, used by name)
 
 
 def open_page(context, url):
@@ -239,10 +203,10 @@ def details_click_problems(page, expected):
 
 @pytest.mark.timeout(1500)
 @pytest.mark.parametrize("chapter", QUIZ_CHAPTERS)
-def test_concept_checks_answer_a_click_in_chromium(site, browser, chapter):
+def test_concept_checks_answer_a_click_in_chromium(site, chromium, chapter):
     """Every quiz of the chapter: a wrong answer says so, the right one says so, each with its own feedback;
     every folded answer opens on a click. No console error, no request leaves localhost."""
-    context, external = browser
+    context, external = chromium
     nb = notebook(chapter)
     n_questions = sum(len(quiz_questions(c)) for _, c in quiz_cells(nb))
     seen = len(external)
@@ -258,10 +222,10 @@ def test_concept_checks_answer_a_click_in_chromium(site, browser, chapter):
 
 
 @pytest.mark.timeout(300)
-def test_canary_click_check_fails_without_the_quiz_script(browser, tmp_path):
+def test_canary_click_check_fails_without_the_quiz_script(chromium, tmp_path):
     """The quiz's HTML output alone (its script left out), and a page whose answer is not folded: both must be
     reported."""
-    context, _ = browser
+    context, _ = chromium
     cell = quiz_cells(notebook(CHECKED_CHAPTERS[0]))[0][1]
     quiz_html = next(out.data["text/html"] for out in cell.outputs if "text/html" in out.get("data", {}))
     (tmp_path / "canary.html").write_text(
