@@ -10,11 +10,13 @@ round, by
   things are (nbgrader's defaults otherwise: one submission after another, no sandbox);
 - the course: ``python -m grading autograde --force EX``, what ``make autograde FORCE=1`` runs (every submission in
   its own sandbox, as many at once as there are cores);
-- the course one at a time (``JOBS=1``), with and without the sandbox (``SANDBOX=0``): the difference is what the
-  sandbox costs a submission, start-up and clean-up of its kernel included.
+- the course one at a time (``JOBS=1``): sandboxed with its kernels forked from the preloaded process (the
+  default), sandboxed with every kernel started from scratch (``SANDBOX_PRELOAD=0``), and without the sandbox
+  (``SANDBOX=0``). The last two differ by what the sandbox itself costs a submission, start-up and clean-up of its
+  kernel included; the first two by what preloading saves.
 
-Then the start and stop of a lone kernel, with and without the sandbox, many times over. Prints the medians and
-checks that every configuration gave every student the same score.
+Then the start and stop of a lone kernel, plain, in the sandbox, and in the sandbox forked from the preloaded
+process, many times over. Prints the medians and checks that every configuration gave every student the same score.
 """
 
 import argparse
@@ -94,10 +96,13 @@ def course_scores(course, name):
                 if row["assignment"] == name}
 
 
-async def kernel_start_stop(manager_classes, repeats, cwd):
-    """Seconds to start a kernel, run one cell and stop it, ``repeats`` times for each manager class, alternating."""
-    times = {cls: [] for cls in manager_classes}
-    for _, manager_class in ((r, cls) for r in range(repeats) for cls in manager_classes):
+async def kernel_start_stop(kinds, repeats, cwd):
+    """Seconds to start a kernel, run one cell and stop it, ``repeats`` times for each kind (a label: a manager
+    class and whether it preloads), alternating."""
+    times = {label: [] for label in kinds}
+    for _, label in ((r, label) for r in range(repeats) for label in kinds):
+        manager_class, preload = kinds[label]
+        manager_class.preload = preload
         start = time.monotonic()
         km = manager_class(kernel_name="python3")
         await km.start_kernel(cwd=cwd)
@@ -108,7 +113,7 @@ async def kernel_start_stop(manager_classes, repeats, cwd):
         assert reply["content"]["status"] == "ok"
         kc.stop_channels()
         await km.shutdown_kernel(now=False)
-        times[manager_class].append(time.monotonic() - start)
+        times[label].append(time.monotonic() - start)
     return times
 
 
@@ -147,6 +152,9 @@ def main():
                 (ours, [sys.executable, "-m", "grading", "autograde", "--force", name], {}),
             "course autograde, sandboxed, JOBS=1":
                 (ours, [sys.executable, "-m", "grading", "autograde", "--force", name], {"JOBS": "1"}),
+            "course autograde, sandboxed, JOBS=1, SANDBOX_PRELOAD=0":
+                (ours, [sys.executable, "-m", "grading", "autograde", "--force", name], {"JOBS": "1",
+                                                                                         "SANDBOX_PRELOAD": "0"}),
             "course autograde, SANDBOX=0, JOBS=1":
                 (ours, [sys.executable, "-m", "grading", "autograde", "--force", name], {"JOBS": "1",
                                                                                          "SANDBOX": "0"}),
@@ -159,9 +167,13 @@ def main():
                 scores[label] = stock_scores(course, name) if course == stock else course_scores(course, name)
         submission_dir = tmp / "lone"
         submission_dir.mkdir()
-        kernels = asyncio.run(kernel_start_stop((AsyncKernelManager, sandbox.SandboxedKernelManager), args.kernels,
-                                                str(submission_dir)))
-        plain, boxed = kernels[AsyncKernelManager], kernels[sandbox.SandboxedKernelManager]
+        sandbox.Zygote.shared()  # started once, as a grading worker does before its first kernel
+        kernels = asyncio.run(kernel_start_stop({"plain": (AsyncKernelManager, False),
+                                                 "boxed": (sandbox.SandboxedKernelManager, False),
+                                                 "preloaded": (sandbox.SandboxedKernelManager, True)},
+                                                args.kernels, str(submission_dir)))
+        sandbox.Zygote.shared().stop()
+        plain, boxed, preloaded = kernels["plain"], kernels["boxed"], kernels["preloaded"]
         check_times = []
         for _ in range(5):
             start = time.monotonic()
@@ -179,14 +191,16 @@ def main():
     for label, times in walls.items():
         wall = statistics.median(times)
         print(f"| {label:<62} | {wall:>7.1f} | {wall / args.students:>16.2f} | {wall / stock_wall:>7.2f}x |")
-    one_boxed = statistics.median(walls["course autograde, sandboxed, JOBS=1"])
+    one_preloaded = statistics.median(walls["course autograde, sandboxed, JOBS=1"])
+    one_boxed = statistics.median(walls["course autograde, sandboxed, JOBS=1, SANDBOX_PRELOAD=0"])
     one_open = statistics.median(walls["course autograde, SANDBOX=0, JOBS=1"])
     print()
     print(f"Sandbox cost per submission, one at a time: {(one_boxed - one_open) / args.students:+.3f} s "
-          "(sandboxed minus SANDBOX=0, whole autograde)")
-    print(f"Kernel start, first cell and stop: {statistics.median(plain):.3f} s plain, {statistics.median(boxed):.3f} s "
-          f"in the sandbox: {statistics.median(boxed) - statistics.median(plain):+.3f} s per kernel "
-          f"(median of {args.kernels})")
+          "(sandboxed with kernels from scratch minus SANDBOX=0, whole autograde)")
+    print(f"Preloaded kernels save per submission, one at a time: {(one_boxed - one_preloaded) / args.students:.3f} s")
+    print(f"Kernel start, first cell and stop (median of {args.kernels}): {statistics.median(plain):.3f} s plain, "
+          f"{statistics.median(boxed):.3f} s in the sandbox ({statistics.median(boxed) - statistics.median(plain):+.3f} s),"
+          f" {statistics.median(preloaded):.3f} s in the sandbox forked from the preloaded process")
     print(f"Sandbox check before a class (once per autograde): {statistics.median(check_times):.3f} s")
     reference = scores[stock_label]
     agree = all(table == reference for table in scores.values())

@@ -164,6 +164,9 @@ def worker(root, fd, exercise):
     course = Course.find(root)
     serialise_gradebook(course.grades / "gradebook.lock")
     api = course.api()
+    if sandbox.enabled() and sandbox.preload_enabled():
+        sandbox.SandboxedKernelManager.preload = True  # kernels forked from a preloaded process (sandbox.Zygote),
+        sandbox.Zygote.shared()                        # which starts importing now
     with os.fdopen(fd, "w", buffering=1) as channel:
         for line in sys.stdin:
             student = line.strip()

@@ -106,7 +106,7 @@ class ResilientExecute(Execute):
         namespace kills them with the kernel)."""
         uid = getattr(self.km, "uid", None)
         if uid is not None and getattr(self, "nb", None) is not None:
-            left = sandbox.processes_of(uid, exclude_kernel=True)
+            left = sandbox.processes_of(uid, exclude_kernel=True, own=getattr(self.km, "own_pids", ()))
             code_cells = [cell for cell in self.nb.cells if cell.cell_type == "code"]
             if left and code_cells:
                 code_cells[-1].outputs.append(new_output("stream", name="stdout", text=(
