@@ -1,7 +1,8 @@
 """nnlib: the small neural-network library of the course *Neural Networks in Python*.
 
 Importing ``nnlib`` loads only NumPy. The modules that need more load when first used: ``nnlib.MLPClassifier``
-(scikit-learn), ``nnlib.datasets`` (scikit-learn, pandas) and ``nnlib.plotting`` (matplotlib).
+(scikit-learn), ``nnlib.datasets`` (scikit-learn, pandas), ``nnlib.plotting`` (matplotlib) and
+``nnlib.progress_bar`` (tqdm).
 
 Where each name is taught: the first chapter whose code uses it (``tests/test_nnlib_chapter_map.py`` checks this
 table against the chapters' imports, and the "(chapter N)" tags of the docstrings against the table).
@@ -18,6 +19,7 @@ name                                                                        chap
 ``gradcheck.numerical_gradient``, ``gradcheck.rel_error``                   3 backpropagation from scratch
 ``datasets.three_input_example``, ``plotting.plot_loss_curve``              3 backpropagation from scratch
 ``MLPClassifier``, ``datasets.moons``, ``datasets.moons_initial_weights``   4 the moons network
+``progress_bar``                                                            4 the moons network
 ``softmax``, ``relu``, ``datasets.load_wine_frame``                         5 scikit-learn's MLP on the wine data
 ``datasets.wine_csv_path``                                                  5 scikit-learn's MLP on the wine data
 ``plotting.plot_activations``                                               6 evaluating and improving a network
@@ -46,7 +48,8 @@ _LAZY = {"MLPClassifier": ("nnlib.mlp", "MLPClassifier"), "MLPRegressor": ("nnli
          "Perceptron": ("nnlib.perceptron", "Perceptron"),
          "perceptron_update": ("nnlib.perceptron", "perceptron_update"),
          "perceptron": ("nnlib.perceptron", None), "datasets": ("nnlib.datasets", None),
-         "plotting": ("nnlib.plotting", None), "mlp": ("nnlib.mlp", None)}
+         "plotting": ("nnlib.plotting", None), "mlp": ("nnlib.mlp", None),
+         "progress": ("nnlib.progress", None), "progress_bar": ("nnlib.progress", "progress_bar")}
 
 __all__ = [
     "ACTIVATIONS",
@@ -73,6 +76,8 @@ __all__ = [
     "perceptron_update",
     "plotting",
     "predict_neuron",
+    "progress",
+    "progress_bar",
     "rel_error",
     "relu",
     "sigmoid",

@@ -75,7 +75,7 @@ def train(network, X, batch_targets, optimizer, *, max_iter, batch_size=None, sh
     rate_name : str
         The learning-rate argument's name, for the message of a diverging run.
     verbose : bool
-        Show a progress bar with the loss.
+        Show a progress bar of the epochs with the loss (:func:`nnlib.progress.progress_bar`).
 
     Returns
     -------
@@ -89,9 +89,9 @@ def train(network, X, batch_targets, optimizer, *, max_iter, batch_size=None, sh
     loss_curve = []
     best_loss, no_improvement = np.inf, 0
     if verbose:
-        from tqdm.auto import tqdm  # loaded only for a progress bar
+        from .progress import progress_bar  # loads tqdm, only for a progress bar
 
-        epochs = tqdm(range(max_iter), desc="epochs", unit="epoch")
+        epochs = progress_bar(range(max_iter), "epochs")
     else:
         epochs = range(max_iter)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
