@@ -235,7 +235,8 @@ class _Slot:
         return [json.loads(line) for line in lines if line.strip()], not chunk
 
     def stop(self, kill=False):
-        """Close its stdin (it finishes and exits) or kill it with everything under it; once."""
+        """Close its stdin (it finishes and exits) or kill it with everything under it; once. Then remove what its
+        kernels left in their run folders (nothing, unless it was killed)."""
         if self.fd is None:
             return
         if kill and self.process.poll() is None:
@@ -247,6 +248,7 @@ class _Slot:
         self.process.wait()
         os.close(self.fd)
         self.fd, self.current = None, None
+        shutil.rmtree(sandbox.process_run_root(self.process.pid), ignore_errors=True)
 
 
 def _grade_class(course, exercise, todo, limit, log, log_path, job_count, baseline=None):

@@ -138,9 +138,10 @@ class ResilientExecute(Execute):
                 return report if report.get("nonce") == nonce else None
         return None
 
-    async def _async_check_kernel(self):
-        """What is wrong with the kernel before or after a test cell: ``(tampered, answer_key)`` lists."""
-        report = await self._guard_call("check")
+    async def _async_check_kernel(self, after=False):
+        """What is wrong with the kernel before or after a test cell: ``(tampered, answer_key)`` lists. Before it,
+        callbacks of matplotlib's inline backend are taken off for the test; after it, they are put back."""
+        report = await self._guard_call("check", resume=after)
         if report is None:
             return ["the grader's guard in the kernel no longer answers"], []
         tampered = [f"changed {', '.join(report['restored'][:8])}"
@@ -170,11 +171,11 @@ class ResilientExecute(Execute):
                 return cell, resources
             tampered, used = self._check_kernel()
             cell, resources = super().preprocess_cell(cell, resources, index)
-            tampered_after, used_after = self._check_kernel()
+            tampered_after, used_after = self._check_kernel(after=True)
             used = sorted(set(used) | set(used_after))
-            if tampered:
+            if tampered or tampered_after:  # before it, or while it ran (the answers it called)
                 cell.outputs.append(_error(TAMPERED, "this test scored 0: it ran in a tampered kernel: "
-                                                      + "; ".join(tampered)))
+                                                      + "; ".join(tampered + tampered_after)))
             if used:
                 cell.outputs.append(_error(ANSWER_KEY, "this test scored 0: the answer called "
                                                         + ", ".join(used) + ", the answer key (write it yourself)"))

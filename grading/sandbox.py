@@ -402,6 +402,15 @@ class Zygote:
         self.channel.close()
 
 
+def process_run_root(pid=None):
+    """The run folders of the kernels one grading process (``pid``, by default this one) starts: removed whole by the
+    supervisor when it had to kill that process, so nothing of a stopped worker is left behind."""
+    folder = _run_root() / f"worker-{pid or os.getpid()}"
+    if pid is None:
+        folder.mkdir(mode=0o711, exist_ok=True)
+    return folder
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager that starts the kernel inside :func:`command`'s sandbox, over IPC sockets.
 
@@ -419,7 +428,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.own_pids = set()
         self.limits = Limits.from_env()
         self.uid, self._uid_lock = allocate_uid()
-        self.run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=_run_root()))
+        try:
+            self.run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=process_run_root()))
+        except FileNotFoundError:  # the folder went with another kernel of this process that just stopped
+            self.run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=process_run_root()))
         self.transport = "ipc"
         self.ip = str(self.run_dir / "kernel")
         self.connection_file = str(self.run_dir / "connection.json")
@@ -492,6 +504,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         if not restart:
             kill_leftovers(self.uid)
             shutil.rmtree(self.run_dir, ignore_errors=True)
+            try:
+                self.run_dir.parent.rmdir()  # the process's folder, once its last kernel is gone
+            except OSError:
+                pass
             self._uid_lock.close()
 
     cleanup_resources = _async_cleanup_resources

@@ -160,6 +160,12 @@ def attacks(ex, t):
             "    setattr(numpy, name, lambda *args, **kwargs: True)\nbuiltins.any = lambda iterable: False",
         )), {"update_answer": "def perceptron_update(weights, bias, x, target, learning_rate):\n"
                               "    return weights, bias"}), 0.0, {"tampered with the test environment"}),
+        # The same from inside an answer: the tests call it, and it makes their comparisons say yes.
+        "tampers_during_test": (_answer(blank(), {
+            "update_answer": "def perceptron_update(weights, bias, x, target, learning_rate):\n"
+                             "    import numpy\n    numpy.allclose = lambda *args, **kwargs: True\n"
+                             "    numpy.isclose = lambda *args, **kwargs: True\n    return weights, bias"}),
+            0.0, {"tampered with the test environment"}),
         # Hand in nnlib's own versions (the hidden tests used to call them as the reference).
         "answer_key": (_answer(solved(), {
             "step_answer": "from nnlib import step as nnlib_step\n\n\ndef step(z):\n    return nnlib_step(z)",

@@ -157,6 +157,10 @@ def pathological(ex, slow_cells=0, cell_seconds=0):
             "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    time.sleep(0.05)"
         )[0], before_kill, {"timeout"}),
         "raises": (name, ex.with_cell("raise ValueError('my code went wrong')")[0], full, {"error outside tests"}),
+        # A learner's own first figure: matplotlib's inline backend registers an IPython callback, which is not
+        # tampering (the test after it still counts).
+        "plots": (name, ex.with_cell("import matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0])\nplt.show()")[0],
+                  full, set()),
         "sys_exit": (name, ex.with_cell("import sys\nsys.exit('bye')")[0], full, {"error outside tests"}),
         "os_exit": (name, ex.with_cell("import os\nos._exit(3)")[0], before_kill, {"kernel died"}),
         "kills_kernel": (name, ex.with_cell("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")[0],

@@ -12,6 +12,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -24,6 +26,10 @@ from grading.course import Course  # noqa: E402
 
 NAME = exercises()[0]
 ENV = {"NBGRADER_CELL_TIMEOUT": "10", "NBGRADER_SUBMISSION_LIMIT": "60"}
+
+
+#: Where the grading processes keep their kernels' run folders (grading.sandbox.process_run_root).
+RUN_ROOT = Path(tempfile.gettempdir()) / f"nn-grading-{os.getuid()}"
 
 
 def grading(course, *args):
@@ -50,8 +56,10 @@ def graded(tmp_path_factory):
     ex = Exercise(ROOT / "solutions" / NAME / f"{NAME}.ipynb", ROOT / "exercises" / NAME / f"{NAME}.ipynb")
     cases = pathological(ex, slow_cells=10, cell_seconds=8)
     src = write_submissions(tmp_path_factory.mktemp("lms_download"), cases)
+    folders_before = set(RUN_ROOT.glob("worker-*"))
     result = grading(course, "grade", str(src))
-    return {"course": course, "src": src, "ex": ex, "cases": cases, "output": result.stdout}
+    return {"course": course, "src": src, "ex": ex, "cases": cases, "output": result.stdout,
+            "new_run_folders": set(RUN_ROOT.glob("worker-*")) - folders_before}
 
 
 def test_every_submission_is_graded_exactly(graded):
@@ -118,6 +126,17 @@ def test_no_kernel_outlives_the_stopped_grading(graded):
                  if str(graded["course"]) in (p.info["cwd"] or "")
                  and "ipykernel" in " ".join(p.info["cmdline"] or [])]
     assert leftovers == [], "a kernel of the stopped grading process is still running"
+
+
+def test_nothing_of_the_stopped_grading_process_is_left_in_its_run_folder(graded):
+    """too_slow's worker is killed with its kernel: the supervisor removes that worker's run folders (the kernels'
+    connection files and sockets) as it does a finished worker's. A folder that appeared during the grading and is
+    still there belongs to a live process (another test's)."""
+    import psutil
+
+    stale = [p.name for p in graded["new_run_folders"] if p.exists()
+             and not psutil.pid_exists(int(p.name.split("-", 1)[1]))]
+    assert stale == [], f"run folders of grading processes that are gone: {stale}"
 
 
 def test_running_again_changes_nothing_and_keeps_manual_grades(graded):

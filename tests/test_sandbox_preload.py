@@ -186,8 +186,12 @@ def test_a_request_for_root_is_refused(tmp_path):
         deadline = time.monotonic() + 30
         waiter = None
         while waiter is None and time.monotonic() < deadline:
-            waiter = next((p for p in psutil.Process(box.pid).children(recursive=True)
-                           if p.cmdline() == sandbox.waiter_argv()), None)
+            for process in psutil.Process(box.pid).children(recursive=True):
+                try:
+                    if process.cmdline() == sandbox.waiter_argv():
+                        waiter = process
+                except psutil.Error:  # a step of the sandbox's set-up that just ended
+                    pass
             time.sleep(0.01)
         assert waiter is not None, "the sandbox did not come up"
         for user in (0, os.getuid(), sandbox.sandbox_uid() - 1):
