@@ -167,3 +167,20 @@ def relative_luminance(css_colour):
 
     r, g, b = (channel(c) for c in numbers)
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def download_source(context, page):
+    """Click the theme's download button on ``page`` (open in ``context``) and return the body of the .ipynb it
+    serves, after checking the menu offers .ipynb and the server answers 200."""
+    page.locator("button[aria-label='Download this page']").click()
+    link = page.locator("a.btn-download-source-button")
+    link.wait_for(state="visible")
+    assert link.inner_text().strip() == ".ipynb", f"the download menu offers {link.inner_text()!r}, not .ipynb"
+    with context.expect_event("response", lambda r: r.url.split("?")[0].endswith(".ipynb")) as got:
+        with context.expect_page() as tab:
+            link.click()
+    response = got.value
+    assert response.status == 200, f"the download button's {response.url} answered {response.status}"
+    body = response.body()
+    tab.value.close()
+    return body
