@@ -87,6 +87,11 @@ class Limits:
                 raise SandboxError(f"{name} must be positive, got {raw!r}")
         return cls(**values)
 
+    def rlimits(self):
+        """The limits of each process, named as prlimit's options (and grading/zygote_server.py's LIMITS)."""
+        return {"as": self.memory_mb << 20, "cpu": self.cpu_seconds, "nproc": self.processes,
+                "fsize": self.file_mb << 20, "core": 0}
+
     def describe(self):
         return (f"memory {self.memory_mb} MB, CPU {self.cpu_seconds} s, {self.processes} processes, "
                 f"files {self.file_mb} MB, disk {self.disk_mb} MB")
@@ -207,8 +212,7 @@ def command(kernel_argv, run_dir, submission_dir, limits, uid):
         # Without root a user namespace maps the instructor's id to an unprivileged one inside; what the kernel can
         # touch is what is bound above.
         argv[1:1] = ["--unshare-user", "--uid", "65534", "--gid", "65534", "--disable-userns", "--cap-drop", "ALL"]
-    argv += ["prlimit", f"--as={limits.memory_mb << 20}", f"--cpu={limits.cpu_seconds}",
-             f"--nproc={limits.processes}", f"--fsize={limits.file_mb << 20}", "--core=0", "--"]
+    argv += ["prlimit", *(f"--{name}={value}" for name, value in limits.rlimits().items()), "--"]
     # Copy the submission into the writable home, then become the kernel (exec: the kernel is the process the
     # kernel manager signals and watches).
     argv += ["/bin/sh", "-c", f'mkdir -p {WORK} && cp -R {SUBMISSION}/. {WORK}/ 2>/dev/null; cd {WORK} && exec "$@"',
@@ -387,9 +391,7 @@ class Zygote:
         self._wait_ready()
         launcher = importlib.util.find_spec("ipykernel_launcher").origin
         request = {"init": init, "uid": uid, "cwd": cwd, "argv": list(argv), "launcher": launcher,
-                   "env": kernel_environment(),
-                   "limits": {"as": limits.memory_mb << 20, "cpu": limits.cpu_seconds, "nproc": limits.processes,
-                              "fsize": limits.file_mb << 20, "core": 0}}
+                   "env": kernel_environment(), "limits": limits.rlimits()}
         self.channel.sendall(json.dumps(request).encode() + b"\n")
         answer = self._answer()
         if not answer.get("ok"):
