@@ -15,6 +15,11 @@ graded cells the notebook holds. Problems are recorded for the summary: a file t
 replaced by a placeholder notebook (so it is graded 0 and gets feedback saying why), a renamed notebook is graded
 under the expected name, and of several notebooks from one student the one with the expected name (else the newest)
 is graded.
+
+The folder is read by the rules of :mod:`grading.safe_files`: regular files only (a symbolic link, a FIFO, a device or
+a hard-linked file is never read, and is listed), sizes checked on the bytes read, and one student id per
+submission: two names that mean the same id (``alice.ipynb`` and ``alice!.ipynb``) are a collision, listed, never
+resolved in favour of the newer file (a name that already is the id keeps it; the other is not collected).
 """
 
 import copy
@@ -26,13 +31,10 @@ from pathlib import Path
 
 import nbformat
 
+from . import safe_files
 from .course import grade_cells, sha256
 
 IGNORED_PARTS = {".ipynb_checkpoints", "__MACOSX", ".DS_Store", "__pycache__"}
-
-
-def _sanitize(student):
-    return re.sub(r"[^A-Za-z0-9_.@-]+", "_", student).strip("._-")
 
 
 def _is_candidate(path):
@@ -45,10 +47,10 @@ def _stem(name):
     return re.split(r"\.ipynb", name, flags=re.IGNORECASE)[0] if ".ipynb" in name.lower() else Path(name).stem
 
 
-def _read_notebook(path):
-    """``(notebook, None)`` or ``(None, reason)``."""
+def _read_notebook(data):
+    """``(notebook, None)`` or ``(None, reason)`` for the bytes of a file."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = data.decode("utf-8")
         data = json.loads(text)
         if not isinstance(data, dict) or not isinstance(data.get("cells", data.get("worksheets")), list):
             return None, "valid JSON but not a notebook (no list of cells)"
@@ -90,12 +92,12 @@ def placeholder(reason, source):
     return nb
 
 
-def _guess_exercise(path, relative, exercises, release_ids):
+def _guess_exercise(data, relative, exercises, release_ids):
     text = "/".join(relative.parts).lower()
     named = [ex for ex in exercises if ex.lower() in text]
     if named:
         return max(named, key=len)
-    notebook, _ = _read_notebook(path)
+    notebook, _ = _read_notebook(data)
     if notebook is None:
         return None
     ids = set(grade_cells(notebook))
@@ -105,20 +107,26 @@ def _guess_exercise(path, relative, exercises, release_ids):
 
 
 def _guess_student(relative, exercise, exercises, id_pattern):
+    """The raw student id a file's path names (made a valid id, and checked for collisions, later)."""
     if id_pattern:
         match = re.search(id_pattern, relative.as_posix())
         if not match:
             return None
-        return _sanitize(match.group("student") if "student" in match.groupdict() else match.group(1))
+        return match.group("student") if "student" in match.groupdict() else match.group(1)
     parts = list(relative.parts)
     while len(parts) > 1 and parts[0] in exercises:  # SRC/<exercise>/<student>...
         parts.pop(0)
     if len(parts) > 1:
-        return _sanitize(parts[0])
+        return parts[0]
     stem = _stem(parts[0])
     for ex in sorted(exercises, key=len, reverse=True):
         stem = re.sub(re.escape(ex), "", stem, flags=re.IGNORECASE)
-    return _sanitize(stem) or None
+    return stem.strip("._- ") or None
+
+
+def _ignored(relative, is_folder):
+    parts = relative.split("/")
+    return bool(IGNORED_PARTS & set(parts)) or parts[-1].startswith(".")
 
 
 def collect(course, src, exercise=None, id_pattern=None, log=print):
@@ -134,36 +142,48 @@ def collect(course, src, exercise=None, id_pattern=None, log=print):
     released = {ex: grade_cells(course.read_release(ex)) for ex in exercises}
     release_ids = {ex: set(cells) for ex, cells in released.items()}
     problems, ignored = [], []
-    found = defaultdict(list)
-    for path in sorted(src.rglob("*")):
-        relative = path.relative_to(src)
-        if not path.is_file() or IGNORED_PARTS & set(relative.parts) or relative.name.startswith("."):
-            continue
+    tree = safe_files.read_tree(src, ignore=_ignored)
+    problems += [refused.as_problem(str(src)) for refused in tree.refused]
+    claims = []
+    for name, data in tree.files.items():
+        relative = Path(name)
+        path = src / relative
         if not _is_candidate(path):
             ignored.append(relative.as_posix())
             continue
-        ex = exercise or _guess_exercise(path, Path(src.name) / relative, exercises, release_ids)
+        ex = exercise or _guess_exercise(data, Path(src.name) / relative, exercises, release_ids)
         if ex is None:
             problems.append({"source": str(path), "kind": "unknown exercise",
                              "detail": "cannot tell which exercise this is: give --exercise (EX=...)"})
             continue
-        student = _guess_student(relative, ex, exercises, id_pattern)
-        if not student:
+        raw = _guess_student(relative, ex, exercises, id_pattern)
+        if not raw:
             problems.append({"source": str(path), "kind": "unknown student",
                              "detail": "cannot tell the student from the file name: use one folder per student, "
                                        "a file named after the student, or --id-pattern"})
             continue
-        found[(ex, student)].append((path, relative))
+        claims.append((ex, raw, path, relative, data, tree.stats[name].st_mtime))
+    found = defaultdict(list)
+    for ex in sorted({claim[0] for claim in claims}):
+        accepted, refused = safe_files.claim_ids(sorted({raw for e, raw, *_ in claims if e == ex}))
+        reasons = dict(refused)
+        for e, raw, path, relative, data, mtime in claims:
+            if e != ex:
+                continue
+            if raw in accepted:
+                found[(ex, accepted[raw])].append((path, relative, data, mtime))
+            else:
+                problems.append({"source": str(path), "kind": "student id refused", "detail": reasons[raw]})
 
     collected = {}
     for (ex, student), files in sorted(found.items()):
         issues = []
         expected = f"{ex}.ipynb"
-        files.sort(key=lambda item: (item[0].name != expected, -item[0].stat().st_mtime, str(item[1])))
-        path, relative = files[0]
+        files.sort(key=lambda item: (item[0].name != expected, -item[3], str(item[1])))
+        path, relative, data, _ = files[0]
         if len(files) > 1:
             issues.append({"kind": "several notebooks", "detail": f"graded {relative.as_posix()}; ignored "
-                           + ", ".join(r.as_posix() for _, r in files[1:])})
+                           + ", ".join(r.as_posix() for _, r, *_ in files[1:])})
         in_folder = len(relative.parts) > 1 and not (len(relative.parts) == 2 and relative.parts[0] in exercises)
         if in_folder and path.name != expected and not id_pattern:
             issues.append({"kind": "renamed", "detail": f"submitted as {path.name}; graded as {expected}"})
@@ -171,7 +191,7 @@ def collect(course, src, exercise=None, id_pattern=None, log=print):
         if destination.parent.exists():
             shutil.rmtree(destination.parent)
         destination.parent.mkdir(parents=True)
-        notebook, reason = _read_notebook(path)
+        notebook, reason = _read_notebook(data)
         if notebook is None:
             issues.append({"kind": "unreadable", "detail": f"{relative.as_posix()} is {reason}; graded 0"})
             nbformat.write(placeholder(reason, relative.as_posix()), destination)
@@ -180,10 +200,10 @@ def collect(course, src, exercise=None, id_pattern=None, log=print):
             if restored:
                 issues.append({"kind": "changed cell metadata", "detail": (
                     f"the nbgrader settings of {', '.join(restored)} were changed; the released ones were used")})
-            if restored or json.loads(path.read_bytes()).get("nbformat") != 4:
+            if restored or json.loads(data).get("nbformat") != 4:
                 nbformat.write(notebook, destination)  # repaired, or an old-format notebook converted
             else:
-                shutil.copyfile(path, destination)  # byte for byte: collecting twice gives the same file
+                destination.write_bytes(data)  # byte for byte, as read: collecting twice gives the same file
         record = course.read_record(ex, student)
         record.update(student=student, exercise=ex, source=str(path), collected=issues,
                       submitted_sha256=sha256(destination))
