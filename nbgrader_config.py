@@ -53,8 +53,9 @@ c.ResilientExecute.timeout = timeout
 
 # Autograding: nbgrader's pipeline with replacements that keep one bad submission from stopping the class or
 # cheating it.
-# ResilientExecute: the kernel runs in a sandbox of its own (grading/sandbox.py), the grader's guard checks it
-# before each test cell (grading/kernel_guard.py), and a kernel that dies (os._exit, a crash, a kill) or ignores the
+# ResilientExecute: the kernel runs in a sandbox of its own (grading/sandbox.py) with the exercise's answer key taken
+# out of nnlib (grading/answer_key.py); the test cells never enter it: the judge runs them in the grading process and
+# reaches the student's work only as data (grading/judge.py); and a kernel that dies (os._exit, a crash, a kill) or ignores the
 # interrupt after a timeout does not abort the notebook; the cell that did it gets an error, the kernel is stopped,
 # and every later code cell gets an error too ("not run"), so its tests score 0.
 # LimitOutputSize: megabytes of printed output are cut to NBGRADER_MAX_OUTPUT_CHARS per cell.
@@ -93,7 +94,8 @@ c.GenerateFeedback.preprocessors = [
 ]
 c.ClearHiddenTests.enforce_metadata = False
 
-# `nbgrader validate` (make validate): the notebook runs with the guard, and in the sandbox where bubblewrap works.
+# `nbgrader validate` (make validate): the notebook runs as the learner runs it (tests in the kernel, the full nnlib),
+# in the sandbox where bubblewrap works.
 # nbgrader's Validator does not make its list of preprocessors configurable, so its default is set here.
 from nbgrader.preprocessors import CheckCellMetadata, ClearOutput  # noqa: E402
 from nbgrader.validator import Validator  # noqa: E402

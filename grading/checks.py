@@ -9,13 +9,13 @@ Each finding is a dict ``{"kind": ..., "detail": ...}``; the summary lists them.
 import re
 
 from .course import grade_cells, is_answer, is_test, points
-from .preprocessors import ANSWER_KEY, KERNEL_DIED, KERNEL_HUNG, LEFT_RUNNING, MARK, NOT_RUN, SANITIZED, TAMPERED
+from .preprocessors import ANSWER_KEY, KERNEL_DIED, KERNEL_HUNG, LEFT_RUNNING, MARK, NOT_RUN, SANITIZED
 from .sandbox import Limits
 
 #: Errors that are no news in an answer cell: the stub of an unanswered question, and the interrupt of a timeout.
 UNREMARKABLE = {"NotImplementedError", "KeyboardInterrupt", "CellTimeoutError", KERNEL_DIED, KERNEL_HUNG, NOT_RUN}
-#: The grader's own verdicts on a test cell (see grading.preprocessors.ResilientExecute).
-VERDICTS = {TAMPERED: "tampered with the test environment", ANSWER_KEY: "called the answer key"}
+#: Errors that say what the answers did: a call of the exercise's answer key (a stub in the sandbox's nnlib).
+VERDICTS = {ANSWER_KEY: "called the answer key"}
 
 
 def limit_breached(ename, evalue, limits=None):
@@ -98,7 +98,7 @@ def inspect_graded(graded):
         for output in cell.get("outputs", []):
             if output.output_type == "error":
                 ename = output.get("ename", "")
-                if ename == "CellTimeoutError":
+                if ename == "CellTimeoutError" or (ename == "TimeoutError" and is_test(cell)):
                     issues.append({"kind": "timeout", "detail": f"{where} ran past the time limit and was "
                                                                 "interrupted (scored 0 if it is a test)"})
                 elif ename in VERDICTS:

@@ -1,8 +1,11 @@
 """nbgrader preprocessors that make autograding and feedback robust (configured in nbgrader_config.py).
 
-- :class:`ResilientExecute` runs a submission like nbgrader's ``Execute``, but a kernel that dies or hangs past its
-  timeout does not abort the notebook: the cell that did it and every later code cell get an error output, so their
-  tests score 0 and the rest of the notebook is still graded.
+- :class:`ResilientExecute` runs a submission like nbgrader's ``Execute``, except its test cells: those the judge
+  (:mod:`grading.judge`) runs in the grading process, outside the student's kernel, so that nothing the student's code
+  does can decide a verdict or read a hidden test. The kernel runs in its sandbox (:mod:`grading.sandbox`) with the
+  exercise's answer key taken out of nnlib (:mod:`grading.answer_key`). A kernel that dies or hangs past its timeout
+  does not abort the notebook: the cell that did it and every later code cell get an error output, so their tests
+  score 0 and the rest of the notebook is still graded.
 - :class:`LimitOutputSize` cuts the text output of a cell to a number of characters (nbgrader's ``LimitOutput``
   counts lines only, so one ``print`` of ten megabytes passes through it).
 - :class:`HideHiddenTestTracebacks` reduces the traceback of a failing cell that holds hidden tests to its last line
@@ -11,15 +14,13 @@
 Every mark these leave in a notebook starts with :data:`MARK`, which is how :mod:`grading.checks` finds them.
 """
 
-import ast
 import json
 import re
-import secrets
 import time
-import uuid
 from pathlib import Path
 from queue import Empty
 
+import nbformat
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 from nbformat.v4 import new_output
@@ -27,9 +28,9 @@ from traitlets import Bool, Integer
 
 from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from nbgrader.utils import is_grade, is_locked, is_solution
+from nbgrader.utils import is_grade, is_solution
 
-from . import sandbox
+from . import answer_key, judge, sandbox, wire
 
 #: The start of every note the grader leaves in a graded notebook.
 MARK = "[grader]"
@@ -37,21 +38,19 @@ MARK = "[grader]"
 KERNEL_DIED = "KernelDied"
 KERNEL_HUNG = "KernelHung"
 NOT_RUN = "NotRun"
-TAMPERED = "TamperedKernel"
 #: The notes :class:`SanitizeOutputs` and :class:`ResilientExecute` leave in a cell's output.
 SANITIZED = "output sanitized"
 LEFT_RUNNING = "processes left running"
-ANSWER_KEY = "AnswerKeyUsed"
-#: The comm target of the guard inside the kernel (grading/kernel_guard.py).
-GUARD_TARGET = "nn_grader_guard"
-GUARD_SOURCE = Path(__file__).with_name("kernel_guard.py")
-#: Libraries whose functions the guard keeps as they were before any student code ran.
-WATCHED = ("numpy", "sklearn", "nnlib", "IPython", "ipykernel", "comm", "jupyter_client",
-           "traitlets", "zmq")
+#: The ``ename`` of a call of the answer key (the stub in the sandbox's nnlib raises it).
+ANSWER_KEY = answer_key.ERROR_NAME
+#: The kernel's side of the judge (its text is sent to each graded kernel).
+JUDGE_KERNEL_SOURCE = Path(__file__).with_name("judge_kernel.py")
 #: Where a source notebook lists what a learner may not call (the exercise's answer key).
 OFF_LIMITS_KEY = ("course", "off_limits")
 #: The delimiter of hidden tests (nbgrader's default, ``ClearHiddenTests.begin_test_delimeter``).
 HIDDEN_TESTS = "BEGIN HIDDEN TESTS"
+#: Seconds the kernel has to come back after the judge interrupted a call that ran past the time limit.
+INTERRUPT_GRACE = 5
 
 
 def _error(ename, message):
@@ -59,8 +58,11 @@ def _error(ename, message):
 
 
 class ResilientExecute(Execute):
-    """nbgrader's ``Execute``, surviving a kernel that dies or cannot be interrupted.
+    """nbgrader's ``Execute`` with the tests run by the judge, surviving a kernel that dies or cannot be interrupted.
 
+    - Test cells (nbgrader grade cells that are not answers) whose grade id the exercise's source notebook has are
+      run by :class:`grading.judge.Judge`, never sent to the kernel. The judge reaches the student's work through
+      :mod:`grading.judge_kernel`, installed in the kernel before the first cell.
     - The kernel dies during a cell (``os._exit``, a segfault, a kill, running out of memory): that cell gets a
       ``KernelDied`` error.
     - A cell times out and the kernel ignores the interrupt (a loop that catches ``KeyboardInterrupt``, or ignores
@@ -70,7 +72,7 @@ class ResilientExecute(Execute):
     and Run All*: after the kernel is gone nothing else runs), so every test after that point scores 0.
     """
 
-    guard = Bool(True, help="Check the kernel before each test cell (grading/kernel_guard.py)").tag(config=True)
+    judge = Bool(True, help="Run the test cells in the judge, outside the kernel (grading/judge.py)").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         if sandbox.enabled():
@@ -79,24 +81,39 @@ class ResilientExecute(Execute):
 
     def preprocess(self, nb, resources, retries=None):
         self._stopped_at = None
-        self._off_limits = off_limits(nb, resources, self.config)
+        self._notebook_name = (resources or {}).get("nbgrader", {}).get("notebook")
+        source = source_notebook(resources, self.config)
+        self._off_limits = off_limits(nb, source)
+        self._judge = None
+        if self.judge and source is not None:
+            self._judge = judge.Judge(judge.Plan(source), self._judge_request, timeout=self.timeout or 30)
         return super().preprocess(nb, resources, retries)
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        if hasattr(km, "package_overrides"):
+            if self._off_limits:  # the sandbox's nnlib without the answer key
+                dirs = sandbox.course_package_dirs()
+                km.package_overrides = {
+                    folder: str(answer_key.redacted_package(folder, self._off_limits, sandbox.process_run_root()))
+                    for folder in dirs if Path(folder).name == "nnlib"}
+            if self._notebook_name:  # the kernel's copy of the submission leaves out the notebook being graded
+                km.exclude_files = {f"{self._notebook_name}.ipynb"}
+        return km
 
     async def async_start_new_kernel_client(self):
         kc = await super().async_start_new_kernel_client()
         lock = getattr(self.km, "lock_run_dir", None)
         if lock is not None:
             lock()
-        if self.guard:
-            code = (GUARD_SOURCE.read_text() + f"\ninstall({GUARD_TARGET!r}, {self._off_limits!r}, {WATCHED!r})\n"
-                    "del install, TARGET\n")
+        if self._judge is not None:
+            code = (JUDGE_KERNEL_SOURCE.read_text()
+                    + f"\ninstall({Path(wire.__file__).read_text()!r}, {judge.KERNEL_MODULE!r})\ndel install\n")
             reply = await self._run_quietly(code)
             if reply is None or reply["content"]["status"] != "ok":
                 content = (reply or {}).get("content", {})
-                raise RuntimeError(f"the grader's guard could not be set up in the kernel: "
+                raise RuntimeError(f"the judge's side could not be set up in the kernel: "
                                    f"{content.get('ename', 'no reply')}: {content.get('evalue', '')}")
-            if await self._guard_call("snapshot") is None:
-                raise RuntimeError("the grader's guard did not answer in a fresh kernel")
         return kc
 
     start_new_kernel_client = run_sync(async_start_new_kernel_client)
@@ -122,68 +139,64 @@ class ResilientExecute(Execute):
         msg_id = self.kc.execute(code, silent=False, store_history=False, allow_stdin=False, stop_on_error=False)
         return await self.async_wait_for_reply(msg_id)
 
-    async def _guard_call(self, action, **data):
-        """Ask the guard inside the kernel (over a comm); its report, or None when it does not answer in time."""
-        nonce, comm_id = secrets.token_hex(8), uuid.uuid4().hex
-        self.kc.shell_channel.send(self.kc.session.msg("comm_open", {
-            "comm_id": comm_id, "target_name": GUARD_TARGET, "data": {"action": action, "nonce": nonce, **data}}))
-        deadline = time.monotonic() + 10
-        while (remaining := deadline - time.monotonic()) > 0:
+    async def _async_judge_request(self, request, seconds):
+        """Send one request of the judge to the kernel's side (grading/judge_kernel.py) and return its answer (a
+        dict, or None when it sent none). Past ``seconds`` the kernel is interrupted: :class:`judge.TimeLimit` if it
+        comes back, :class:`judge.KernelHung` if not; :class:`judge.KernelGone` if it dies."""
+        code = f"__import__('sys').modules[{judge.KERNEL_MODULE!r}].serve({json.dumps(request)!r})"
+        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False, stop_on_error=False)
+        answer, idle, interrupted = None, False, False
+        deadline = time.monotonic() + seconds
+        while not idle:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                if interrupted:
+                    raise judge.KernelHung()
+                interrupted = True
+                await self.km.interrupt_kernel()
+                deadline = time.monotonic() + INTERRUPT_GRACE
+                continue
             try:
-                msg = await self.kc.iopub_channel.get_msg(timeout=remaining)
+                msg = await self.kc.iopub_channel.get_msg(timeout=min(remaining, 1.0))
             except Empty:
-                break
-            if msg["msg_type"] == "comm_msg" and msg["content"].get("comm_id") == comm_id:
-                report = msg["content"].get("data", {})
-                return report if report.get("nonce") == nonce else None
-        return None
+                if not await self.km.is_alive():
+                    raise judge.KernelGone() from None
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            content = msg.get("content", {})
+            if msg["msg_type"] == "display_data" and answer is None:
+                answer = content.get("data", {}).get(wire.MIME)
+            elif msg["msg_type"] == "status" and content.get("execution_state") == "idle":
+                idle = True
+        try:
+            await self.kc.shell_channel.get_msg(timeout=INTERRUPT_GRACE)  # the execute_reply of the request
+        except Empty:
+            pass
+        if interrupted:
+            raise judge.TimeLimit()
+        return answer
 
-    async def _async_check_kernel(self, after=False):
-        """What is wrong with the kernel before or after a test cell: ``(tampered, answer_key)`` lists. Before it,
-        callbacks of matplotlib's inline backend are taken off for the test; after it, they are put back."""
-        report = await self._guard_call("check", resume=after)
-        if report is None:
-            return ["the grader's guard in the kernel no longer answers"], []
-        tampered = [f"changed {', '.join(report['restored'][:8])}"
-                    + (f" and {len(report['restored']) - 8} more" if len(report["restored"]) > 8 else "")
-                    + " (put back)"] if report["restored"] else []
-        probe = secrets.token_hex(8)
-        reply = await self._run_quietly(f"raise AssertionError({probe!r})")
-        content = (reply or {}).get("content", {})
-        if content.get("status") != "error" or probe not in str(content.get("evalue", "")):
-            tampered.append("an error raised in the kernel did not come back as an error")
-        return tampered, report["answer_key"]
-
-    _check_kernel = run_sync(_async_check_kernel)
-    _guard_snapshot = run_sync(_guard_call)
+    _judge_request = run_sync(_async_judge_request)
 
     def preprocess_cell(self, cell, resources, index):
         if self._stopped_at is not None:
             if cell.cell_type == "code":
                 cell.outputs = [_error(NOT_RUN, f"not run: the kernel stopped in {self._stopped_at}")]
             return cell, resources
-        test = cell.cell_type == "code" and is_grade(cell) and not is_solution(cell)
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        test = (self._judge is not None and cell.cell_type == "code" and is_grade(cell) and not is_solution(cell)
+                and self._judge.plan.knows(grade_id))
         try:
-            if not (self.guard and test):
-                cell, resources = super().preprocess_cell(cell, resources, index)
-                if self.guard and cell.cell_type == "code" and is_locked(cell) and not is_solution(cell):
-                    self._guard_snapshot("snapshot", names=assigned_names(cell.source))
-                return cell, resources
-            tampered, used = self._check_kernel()
-            cell, resources = super().preprocess_cell(cell, resources, index)
-            tampered_after, used_after = self._check_kernel(after=True)
-            used = sorted(set(used) | set(used_after))
-            if tampered or tampered_after:  # before it, or while it ran (the answers it called)
-                cell.outputs.append(_error(TAMPERED, "this test scored 0: it ran in a tampered kernel: "
-                                                      + "; ".join(tampered + tampered_after)))
-            if used:
-                cell.outputs.append(_error(ANSWER_KEY, "this test scored 0: the answer called "
-                                                        + ", ".join(used) + ", the answer key (write it yourself)"))
+            if not test:
+                return super().preprocess_cell(cell, resources, index)
+            cell.outputs = self._judge.run_test(grade_id)
+            cell.execution_count = None
             return cell, resources
-        except DeadKernelError:
+        except (DeadKernelError, judge.KernelGone):
             self._stop(cell, index, KERNEL_DIED, "the Python kernel died while running this cell "
                        "(os._exit, a crash, a kill or running out of memory)")
-        except CellTimeoutError:
+        except (CellTimeoutError, judge.KernelHung):
             self._stop(cell, index, KERNEL_HUNG, f"this cell ran past the time limit ({self.timeout} s) and did not "
                        "stop when interrupted, so the kernel was shut down")
         return cell, resources
@@ -201,8 +214,11 @@ class ResilientExecute(Execute):
 
 
 class LearnerExecute(ResilientExecute):
-    """``make validate``: the learner's notebook with the guard, in the sandbox where one can be set up; where not
-    (a learner's own computer without bubblewrap) it runs as it always did: it is the learner's own code."""
+    """``make validate``: the learner's notebook as the learner runs it, tests in the kernel (the interface of the
+    tests resolves locally), with the full nnlib, in the sandbox where one can be set up; where not (a learner's own
+    computer without bubblewrap) it runs as it always did: it is the learner's own code."""
+
+    judge = Bool(False).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         if sandbox.enabled() and not sandbox.usable():
@@ -211,39 +227,29 @@ class LearnerExecute(ResilientExecute):
             kwargs.setdefault("kernel_manager_class", AsyncKernelManager)
         super().__init__(*args, **kwargs)
 
-
-def assigned_names(source):
-    """The names a cell binds at its top level (imports, definitions, assignments)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    names = []
-    for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            names += [(alias.asname or alias.name).split(".")[0] for alias in node.names if alias.name != "*"]
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.append(node.name)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names += [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
-    return names
+    def create_kernel_manager(self):
+        self._off_limits = []  # the learner's own nnlib is complete
+        return super().create_kernel_manager()
 
 
-def off_limits(nb, resources, config):
-    """The exercise's answer key: the dotted names listed in its *source* notebook's metadata (a submission's own
-    metadata is the student's to edit, so it is only read when there is no source, as in validate)."""
-    source = None
+def source_notebook(resources, config):
+    """The exercise's source notebook (the instructor's, with solutions and hidden tests), or None (validate)."""
     info = (resources or {}).get("nbgrader", {})
     try:
         root, folder = config.CourseDirectory.root, config.CourseDirectory.source_directory
         if info.get("assignment") and info.get("notebook") and isinstance(root, str) and isinstance(folder, str):
             path = Path(root) / folder / info["assignment"] / f"{info['notebook']}.ipynb"
             if path.is_file():
-                source = json.loads(path.read_text()).get("metadata", {})
+                return nbformat.read(path, as_version=4)
     except (AttributeError, TypeError, ValueError):
-        source = None
-    metadata = source if source is not None else dict(nb.metadata)
+        return None
+    return None
+
+
+def off_limits(nb, source):
+    """The exercise's answer key: the dotted names listed in its *source* notebook's metadata (a submission's own
+    metadata is the student's to edit, so it is only read when there is no source, as in validate)."""
+    metadata = dict(source.metadata) if source is not None else dict(nb.metadata)
     for key in OFF_LIMITS_KEY:
         metadata = metadata.get(key, {}) if isinstance(metadata, dict) else {}
     return [str(name) for name in metadata] if isinstance(metadata, list) else []

@@ -161,12 +161,14 @@ def kernel_environment():
             "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 
 
-def command(kernel_argv, run_dir, submission_dir, limits, uid):
+def command(kernel_argv, run_dir, submission_dir, limits, uid, packages=None):
     """The command line that runs ``kernel_argv`` in a sandbox.
 
     ``run_dir`` (the connection file and sockets) is bound at its own path; ``submission_dir`` is bound read-only
-    and copied into the kernel's working folder before the kernel starts.
+    and copied into the kernel's working folder before the kernel starts. ``packages`` maps a course package's
+    folder to the folder the sandbox shows in its place (nnlib without the exercise's answer key).
     """
+    packages = packages or {}
     privileged = os.geteuid() == 0
     environment = [sys.prefix, *course_package_dirs()]
     argv = ["bwrap", "--die-with-parent", "--new-session",
@@ -194,7 +196,7 @@ def command(kernel_argv, run_dir, submission_dir, limits, uid):
     # it below, where a later tmpfs would hide it
     argv += ["--perms", "1777", "--size", str(limits.disk_mb << 20), "--tmpfs", "/tmp"]
     for path in environment:
-        argv += [*parents(path), "--ro-bind", path, path]
+        argv += [*parents(path), "--ro-bind", packages.get(path, path), path]
     argv += ["--dev", "/dev", "--perms", "1777", "--size", str(64 << 20), "--tmpfs", "/dev/shm", "--proc", "/proc",
              *parents(HOME),
              "--perms", "0777", "--size", str(limits.disk_mb << 20), "--tmpfs", HOME,
@@ -291,7 +293,7 @@ def _run_root():
 #: What the preloaded process imports, so that no kernel has to: ipykernel with IPython, numpy, nnlib, and
 #: scikit-learn's base (which nnlib's estimators import; about 0.9 s of a 1.6 s kernel start on its own). Nothing
 #: that reads a home folder or a configuration when imported (matplotlib does: it is not preloaded).
-PRELOAD = ("ipykernel.kernelapp", "ipykernel.debugger", "IPython.core.history", "numpy", "nnlib", "sklearn.base")
+PRELOAD = ("ipykernel.kernelapp", "ipykernel.debugger", "IPython.core.history", "numpy", "sklearn.base")
 #: What bubblewrap runs in a sandbox whose kernel is forked in from the preloaded process: it waits for the kernel
 #: to appear in the sandbox's PID namespace, then for it to end, so that the sandbox (and everything the kernel
 #: started) lives exactly as long as the kernel.
@@ -413,6 +415,26 @@ def process_run_root(pid=None):
     return folder
 
 
+def stage_submission(source, staging, exclude=()):
+    """A copy of the submission's folder for the kernel, without the files ``exclude`` (the notebook being graded,
+    whose copy holds the hidden tests nbgrader restored) and with regular files and folders only: no link, device or
+    FIFO is followed or copied. Returns the copy's folder."""
+    source, staging = Path(source), Path(staging)
+    staging.mkdir(mode=0o755)
+    for folder, dirs, files in os.walk(source, followlinks=False):
+        relative = Path(folder).relative_to(source)
+        for name in dirs:
+            if not (Path(folder) / name).is_symlink():
+                (staging / relative / name).mkdir(mode=0o755)
+        for name in files:
+            path = Path(folder) / name
+            if (relative == Path(".") and name in exclude) or not stat.S_ISREG(path.lstat().st_mode):
+                continue
+            shutil.copyfile(path, staging / relative / name, follow_symlinks=False)
+            os.chmod(staging / relative / name, 0o644)
+    return staging
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager that starts the kernel inside :func:`command`'s sandbox, over IPC sockets.
 
@@ -438,6 +460,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.ip = str(self.run_dir / "kernel")
         self.connection_file = str(self.run_dir / "connection.json")
         self._submission_dir = None
+        #: Set by the grader before the start: course package folders shown otherwise (see :func:`command`), and
+        #: the files of the submission's folder the kernel's copy leaves out (the notebook being graded).
+        self.package_overrides = {}
+        self.exclude_files = set()
         if os.geteuid() == 0:
             os.chown(self.run_dir, self.uid, self.uid)
         os.chmod(self.run_dir, 0o700)
@@ -450,7 +476,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         return spec
 
     async def _async_pre_start_kernel(self, **kw):
-        self._submission_dir = kw.get("cwd") or os.getcwd()
+        self._submission_dir = stage_submission(kw.get("cwd") or os.getcwd(), self.run_dir / "submission",
+                                                self.exclude_files)
         kw["cwd"] = str(self.run_dir)  # bwrap itself starts in the run folder (the kernel: in its home)
         return await super()._async_pre_start_kernel(**kw)
 
@@ -464,7 +491,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         if self.preload and argv[1:3] == ["-m", "ipykernel_launcher"]:
             self._kernel_argv = argv[3:]
             argv = waiter_argv()
-        return command(argv, self.run_dir, self._submission_dir, self.limits, self.uid)
+        return command(argv, self.run_dir, self._submission_dir, self.limits, self.uid, self.package_overrides)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         await super()._async_launch_kernel(kernel_cmd, **kw)
