@@ -148,9 +148,14 @@ def _text(node, what):
 
 def _array(node, budget):
     np = _numpy()
-    raw = base64.b64decode(_text(node, "an array's bytes"), validate=True)
-    budget.spend(size=len(raw))
-    array = np.load(io.BytesIO(raw), allow_pickle=False)
+    try:
+        raw = base64.b64decode(_text(node, "an array's bytes"), validate=True)
+        budget.spend(size=len(raw))
+        array = np.load(io.BytesIO(raw), allow_pickle=False)
+    except WireError:
+        raise
+    except (ValueError, EOFError, OSError) as error:  # not .npy, or an array that would need unpickling
+        raise WireError(f"an array the grader cannot read ({str(error)[:100]})") from None
     if type(array) is not np.ndarray or array.dtype.kind not in DATA_KINDS or array.dtype.hasobject \
             or array.dtype.fields is not None:
         _fail("an array of something other than numbers")
@@ -180,7 +185,10 @@ def decode(node, deref=None, _depth=0, _budget=None):
             _fail("a float that is neither a number nor nan or an infinity")
         return float(value)
     if tag == "bytes":
-        raw = base64.b64decode(_text(value, "bytes"), validate=True)
+        try:
+            raw = base64.b64decode(_text(value, "bytes"), validate=True)
+        except ValueError:
+            _fail("malformed bytes")
         budget.spend(size=len(raw))
         return raw
     if tag == "complex":
