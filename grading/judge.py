@@ -289,7 +289,8 @@ class Judge:
         self.namespace = Namespace(self)
         self._setup_done = 0
         self._deadline = None
-        self.requests = 0
+        #: What the judge cost: requests to the kernel, seconds running tests, seconds of those waiting for it.
+        self.requests, self.tests_run, self.seconds, self.waiting = 0, 0, 0.0, 0.0
 
     # -- talking to the kernel --
 
@@ -298,7 +299,11 @@ class Judge:
 
     def _answer(self, request):
         self.requests += 1
-        answer = self.transport(request, self._remaining())
+        start = time.monotonic()
+        try:
+            answer = self.transport(request, self._remaining())
+        finally:
+            self.waiting += time.monotonic() - start
         if not isinstance(answer, dict):
             raise JudgeError("the student's kernel gave no answer the grader could read (its side of the grader "
                              "was changed or removed)")
@@ -378,7 +383,9 @@ class Judge:
         hidden = hidden_lines(source)
         stdout, stderr = io.StringIO(), io.StringIO()
         error = None
-        self._deadline = time.monotonic() + self.timeout
+        started = time.monotonic()
+        self._deadline = started + self.timeout
+        self.tests_run += 1
         try:
             self._setup(grade_id)
             with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr), \
@@ -396,6 +403,7 @@ class Judge:
             error = _describe(caught, grade_id, hidden)
         finally:
             self._deadline = None
+            self.seconds += time.monotonic() - started
         outputs = []
         for name, buffer in (("stdout", stdout), ("stderr", stderr)):
             if buffer.getvalue():

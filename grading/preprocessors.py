@@ -87,7 +87,12 @@ class ResilientExecute(Execute):
         self._judge = None
         if self.judge and source is not None:
             self._judge = judge.Judge(judge.Plan(source), self._judge_request, timeout=self.timeout or 30)
-        return super().preprocess(nb, resources, retries)
+        result = super().preprocess(nb, resources, retries)
+        if self._judge is not None:
+            j = self._judge
+            self.log.info("judge: %d tests, %d requests to the kernel, %.3f s in the judge, %.3f s of it waiting for "
+                          "the kernel", j.tests_run, j.requests, j.seconds, j.waiting)
+        return result
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()

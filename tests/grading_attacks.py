@@ -149,24 +149,97 @@ def attacks(ex, t):
             f"import subprocess\nchildren = [subprocess.Popen(['/bin/sh', '-c', 'sleep 60 # {t.marker}']) "
             "for _ in range(200)]",
         )), full, {"memory limit", "file size limit", "disk limit", "process limit"}),
-        # Full marks without the work: make every test cell do nothing, or every comparison say yes.
+        # Full marks without the work: make every test cell do nothing, or every comparison say yes. (The tests no
+        # longer run in the kernel, so none of this reaches a verdict: these score what the blank answers earn.)
         "tampers_transformer": (_insert_after_imports(blank(), _cells(
             "def no_tests(lines):\n    return ['pass\\n'] if any('assert' in line for line in lines) else lines\n\n\n"
             "get_ipython().input_transformers_cleanup.append(no_tests)\n"
             "get_ipython().events.register('post_run_cell', lambda result: None)",
-        )), 0.0, {"tampered with the test environment"}),
+        )), 0.0, set()),
         "tampers_numpy": (_answer(_insert_after_imports(blank(), _cells(
             "import builtins\nimport numpy\nfor name in ('allclose', 'array_equal', 'isclose'):\n"
             "    setattr(numpy, name, lambda *args, **kwargs: True)\nbuiltins.any = lambda iterable: False",
+            # patch NumPy's implementation code itself, not only its names
+            "import numpy\nfor f in (numpy.allclose, numpy.array_equal, numpy.isclose):\n"
+            "    f.__code__ = (lambda *args, **kwargs: True).__code__",
         )), {"update_answer": "def perceptron_update(weights, bias, x, target, learning_rate):\n"
-                              "    return weights, bias"}), 0.0, {"tampered with the test environment"}),
+                              "    return weights, bias"}), 0.0, set()),
         # The same from inside an answer: the tests call it, and it makes their comparisons say yes.
         "tampers_during_test": (_answer(blank(), {
             "update_answer": "def perceptron_update(weights, bias, x, target, learning_rate):\n"
                              "    import numpy\n    numpy.allclose = lambda *args, **kwargs: True\n"
                              "    numpy.isclose = lambda *args, **kwargs: True\n    return weights, bias"}),
-            0.0, {"tampered with the test environment"}),
-        # Hand in nnlib's own versions (the hidden tests used to call them as the reference).
+            0.0, set()),
+        # Drop every error the kernel reports, and say "ok" instead: nbgrader scores a test by the absence of one.
+        "drops_errors": (_insert_after_imports(blank(), _cells(
+            "kernel = get_ipython().kernel\nsend = kernel.session.send\n\n\n"
+            "def quiet(stream, msg_or_type, content=None, *args, **kwargs):\n"
+            "    kind = msg_or_type if isinstance(msg_or_type, str) else msg_or_type.get('msg_type')\n"
+            "    if kind == 'error':\n        return None\n"
+            "    if isinstance(content, dict) and content.get('status') == 'error':\n"
+            "        content = {'status': 'ok', 'execution_count': content.get('execution_count'), "
+            "'user_expressions': {}, 'payload': []}\n"
+            "    return send(stream, msg_or_type, content, *args, **kwargs)\n\n\n"
+            "kernel.session.send = quiet",
+            "import sys\nsys.displayhook = lambda value: print('All tests passed')\n"
+            "get_ipython().events.register('post_run_cell', lambda result: print('ok'))",
+        )), 0.0, set()),
+        # Answers whose results say yes to every comparison (an ndarray subclass, the NumPy protocols).
+        "always_equal": (_answer(blank(), {
+            "step_answer": "import numpy as np\n\n\nclass Yes(np.ndarray):\n"
+                           "    def __eq__(self, other):\n        return True\n    __ne__ = lambda self, o: False\n"
+                           "    def __array_function__(self, func, types, args, kwargs):\n        return True\n"
+                           "    def __array_ufunc__(self, *args, **kwargs):\n        return True\n\n\n"
+                           "def step(z):\n    return np.zeros(np.shape(z)).view(Yes)",
+            "update_answer": "class Anything:\n    def __eq__(self, other):\n        return True\n"
+                             "    def __array__(self, *a, **k):\n        import numpy\n"
+                             "        return numpy.array([-0.5, -1.0])\n    def __float__(self):\n        return -0.5\n"
+                             "    def __iter__(self):\n        return iter([Anything(), Anything()])\n\n\n"
+                             "def perceptron_update(weights, bias, x, target, learning_rate):\n"
+                             "    return Anything()",
+        }), 0.0, set()),
+        # Replace the grader's side in the kernel: answer every request "yes", then with hostile payloads (an
+        # object array that unpickles, a bomb of nesting, references to objects that do not exist).
+        "fakes_judge": (_answer(_insert_after_imports(blank(), _cells(
+            "import sys, json, base64, io, pickle\nimport numpy as np\nbuf = io.BytesIO()\n"
+            f"np.save(buf, np.array([open, 'touch /tmp/{t.marker}'], dtype=object), allow_pickle=True)\n"
+            "evil = {'t': 'ndarray', 'v': base64.b64encode(buf.getvalue()).decode()}\n"
+            "deep = 1\nfor _ in range(5000):\n    deep = {'t': 'list', 'v': [deep]}\n"
+            "answers = [True, evil, deep, {'t': 'ref', 'id': 10 ** 9, 'type': {'name': 'x', 'qualname': 'x', "
+            "'module': 'x'}}, {'t': 'float', 'v': '__import__(\"os\")'}, [0, 0, 1, 1, 1]]\n"
+            "count = [0]\n\n\ndef serve(text):\n    count[0] += 1\n"
+            "    answer = {'ok': answers[count[0] % len(answers)], 'writeback': {'args': {'0': evil}}}\n"
+            "    get_ipython().display_pub.publish(data={'application/x.nn-judge+json': answer}, metadata={})\n\n\n"
+            "for name in list(sys.modules):\n    if name.startswith('_nn'):\n        sys.modules[name].serve = serve",
+        )), {}), 0.0, set()),
+        # Swap the answers while a call runs: a trace function that rewrites what every function returns.
+        "traces_calls": (_insert_after_imports(blank(), _cells(
+            "import sys, threading\n\n\ndef tracer(frame, event, arg):\n"
+            "    if event == 'return' and frame.f_code.co_name in ('step', 'perceptron_update', 'pocket'):\n"
+            "        frame.f_locals['__return__'] = True\n    return tracer\n\n\n"
+            "sys.settrace(tracer)\nthreading.settrace(tracer)",
+        )), 0.0, set()),
+        # Read the hidden tests: IPython's history, notebooks in the working folder and home, the caller's frames.
+        "reads_hidden_tests": (_answer(_insert_after_imports(blank(), _cells(
+            "import glob, os\nfor path in glob.glob('**/*.ipynb', recursive=True) + glob.glob(os.path.expanduser("
+            "'~/**/*.ipynb'), recursive=True) + glob.glob('/submission/**/*', recursive=True):\n"
+            "    print(path, open(path).read() if os.path.isfile(path) else '')",
+        )), {"step_answer": "import inspect\nseen = []\n\n\ndef step(z):\n"
+                            "    for frame in inspect.stack():\n"
+                            "        seen.append(str(frame.code_context) + repr(frame.frame.f_locals)[:5000])\n"
+                            "    seen.append('\\n'.join(get_ipython().history_manager.input_hist_raw))\n"
+                            "    raise ValueError('\\n'.join(seen)[-20000:])",
+             "update_answer": "def perceptron_update(weights, bias, x, target, learning_rate):\n"
+                              "    print('\\n'.join(seen))\n"
+                              "    raise ValueError('\\n'.join(seen)[-20000:])"}), 0.0, set()),
+        # Hand in nnlib's own versions, under any name: an alias, a call, nnlib's source re-compiled.
+        "answer_key_alias": (_answer(solved(), {
+            "step_answer": "import nnlib\nstep = nnlib.step",
+            "update_answer": "import nnlib.activations, nnlib.perceptron\n"
+                             "source = open(nnlib.perceptron.__file__).read()\nspace = {}\n"
+                             "exec(compile(source, nnlib.perceptron.__file__, 'exec'), space)\n"
+                             "perceptron_update = space['perceptron_update']",
+        }), 0.0, {"called the answer key"}),
         "answer_key": (_answer(solved(), {
             "step_answer": "from nnlib import step as nnlib_step\n\n\ndef step(z):\n    return nnlib_step(z)",
             "update_answer": "import nnlib\n\n\ndef perceptron_update(weights, bias, x, target, learning_rate):\n"

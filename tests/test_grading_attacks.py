@@ -132,17 +132,29 @@ def test_the_instructors_side_is_unchanged(attacked):
     assert set(scores(attacked["course"])) == set(attacked["cases"])
 
 
-def test_the_answer_key_and_tampering_are_told_apart(attacked):
-    """The findings name what happened: the answer key that was called, the part of the kernel that was changed."""
+def test_the_answer_key_is_named(attacked):
+    """The finding names the answer key that was called, whether through nnlib, an alias or nnlib's source."""
     course = attacked["course"]
     details = {}
     with open(course / "grades" / "attention.csv", newline="") as handle:
         for row in csv.DictReader(handle):
             details.setdefault((row["student"], row["kind"]), []).append(row["detail"])
-    assert any("nnlib.perceptron.perceptron_update" in d for d in details[("answer_key", "called the answer key")])
-    assert any("numpy.allclose" in d for d in details[("tampers_numpy", "tampered with the test environment")])
-    assert any("cleanup_transforms" in d
-               for d in details[("tampers_transformer", "tampered with the test environment")])
+    assert any("nnlib.perceptron_update" in d or "nnlib.perceptron.perceptron_update" in d
+               for d in details[("answer_key", "called the answer key")])
+    assert any("nnlib.step" in d for d in details[("answer_key_alias", "called the answer key")])
+
+
+def test_tests_never_run_in_the_kernel(attacked):
+    """The graded notebooks' test cells were run by the judge: no execution count from a kernel, and a blank answer's
+    failure is the judge's message, not a kernel's traceback."""
+    course = attacked["course"]
+    for student in (ga.HONEST, "drops_errors"):
+        graded = nbformat.read(Course(course).autograded_notebook(NAME, student), as_version=4)
+        tests = [cell for cell in graded.cells if cell.cell_type == "code" and ga.meta(cell).get("grade")
+                 and not ga.meta(cell).get("solution")]
+        assert tests and all(cell.execution_count is None for cell in tests)
+    errors = [output for cell in tests for output in cell.outputs if output.output_type == "error"]
+    assert errors and all(output.traceback == [f"{output.ename}: {output.evalue}"] for output in errors)
 
 
 def test_autograde_fails_closed_without_bubblewrap(attacked, tmp_path):
