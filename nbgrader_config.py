@@ -23,8 +23,8 @@ from grading.preprocessors import (  # noqa: E402
     LearnerExecute,
     LimitOutputSize,
     ResilientExecute,
-    SanitizeOutputs,
 )
+from grading.sanitize import SanitizeNotebook  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
@@ -59,14 +59,15 @@ c.ResilientExecute.timeout = timeout
 # interrupt after a timeout does not abort the notebook; the cell that did it gets an error, the kernel is stopped,
 # and every later code cell gets an error too ("not run"), so its tests score 0.
 # LimitOutputSize: megabytes of printed output are cut to NBGRADER_MAX_OUTPUT_CHARS per cell.
-# SanitizeOutputs: no script or event handler of a submission reaches Formgrader or a feedback page.
+# SanitizeNotebook: nothing of a submission that runs or fetches (scripts, event handlers, javascript:/data: links,
+# image metadata, attachments, MathJax's \\href) reaches Formgrader or a feedback page (grading/sanitize.py, nh3).
 c.Autograde.autograde_preprocessors = [
     ResilientExecute,
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
     LimitOutputSize,
-    SanitizeOutputs,
+    SanitizeNotebook,
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
@@ -75,13 +76,6 @@ c.LimitOutputSize.max_chars = int(os.environ.get("NBGRADER_MAX_OUTPUT_CHARS", "2
 # A graded kernel is stopped at once rather than asked to shut down and waited for (0.3-0.4 s a submission): its
 # sandbox's PID namespace takes down everything it started with it.
 c.ResilientExecute.shutdown_kernel = "immediate"
-# What a submission's HTML and Markdown may keep: text formatting and tables (pandas), no scripts, no event
-# handlers, no images that fetch from elsewhere (PNG figures are outputs of their own and stay).
-c.SanitizeOutputs.tags = ["a", "abbr", "b", "blockquote", "br", "code", "div", "em", "h1", "h2", "h3", "h4", "h5",
-                          "h6", "hr", "i", "li", "ol", "p", "pre", "span", "strong", "sub", "sup", "table", "tbody",
-                          "td", "tfoot", "th", "thead", "tr", "ul"]
-c.SanitizeOutputs.attributes = {"a": ["href", "title"], "td": ["colspan", "rowspan"], "th": ["colspan", "rowspan"],
-                                "*": ["class"]}
 
 # Feedback: hidden tests are removed from the cells' sources (ClearHiddenTests), and a failing hidden test's
 # traceback, which would quote the hidden code, is cut down to its last line (HideHiddenTestTracebacks, which must
@@ -90,6 +84,7 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     HideHiddenTestTracebacks,
     "nbgrader.preprocessors.ClearHiddenTests",
+    SanitizeNotebook,  # again: notebooks autograded before it existed, and whatever manual grading added
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 c.ClearHiddenTests.enforce_metadata = False

@@ -535,3 +535,104 @@ class Kernel:
             self.ws.close()
         finally:
             self.client.request("DELETE", self.client.server(f"/api/kernels/{self.id}"))
+
+
+# ---- hostile content for the pages a grader opens ----------------------------------------------------------------
+
+#: A 1x1 PNG.
+PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+
+
+def hostile_cells(beacon):
+    """Cells of a notebook that try to run script (``window.__pwned.push(name)``) or fetch ``beacon/name`` when a
+    grader opens or clicks the page it becomes: one per vector of the hub issue and more. Returns nbformat cells."""
+    import nbformat.v4 as v4
+
+    def run(name):
+        return f"window.__pwned.push('{name}')"
+
+    md = [
+        f"[click me](javascript:{run('markdown-javascript-link')})",
+        f"[data link](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+        f'<img src="x" onerror="{run("markdown-img-onerror")}">',
+        f"![remote]({beacon}/markdown-remote-image)",
+        f'<a href="javascript:{run("markdown-html-link")}">html link</a>',
+        f"$\\href{{javascript:{run('mathjax-href')}}}{{math link}}$",
+        f'<iframe src="{beacon}/markdown-iframe"></iframe>',
+        f'<svg><script>{run("markdown-svg")}</script></svg>',
+        f'<details open ontoggle="{run("markdown-ontoggle")}">x</details>',
+        "![svg attachment](attachment:evil.svg)",
+    ]
+    cells = [v4.new_markdown_cell(text) for text in md]
+    evil_svg = f'<svg xmlns="http://www.w3.org/2000/svg" onload="{run("attachment-svg")}"></svg>'
+    cells[-1]["attachments"] = {"evil.svg": {"image/svg+xml": base64_text(evil_svg)}}
+    code = v4.new_code_cell("print('hello')", execution_count=1)
+    code.outputs = [
+        v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"},
+                      metadata={"image/png": {"width": f"1 onload={run('image-width-metadata')}",
+                                              "height": f"1 onerror={run('image-height-metadata')}"}}),
+        v4.new_output("display_data", data={"text/html": f'<img src="x" onerror="{run("html-output-img")}">'
+                                                         f'<a href="javascript:{run("html-output-link")}">a</a>'
+                                                         f'<style>@import url({beacon}/html-output-css);</style>'}),
+        v4.new_output("display_data", data={"application/javascript": run("javascript-output")}),
+        v4.new_output("display_data", data={"image/svg+xml": f'<svg xmlns="http://www.w3.org/2000/svg">'
+                                                             f'<script>{run("svg-output")}</script></svg>'}),
+        v4.new_output("display_data", data={"text/markdown": f"[md output](javascript:{run('markdown-output-link')})"}),
+        v4.new_output("display_data", data={"image/png": f'{PNG}" onerror="{run("image-data-quote")}'}),
+        v4.new_output("execute_result", data={"text/plain": "1"}, execution_count=1),
+    ]
+    tagged = v4.new_code_cell("1")
+    tagged.metadata["tags"] = [f'"><img src=x onerror="{run("cell-tag")}">']
+    raw = v4.new_raw_cell(f"<script>{run('raw-html-cell')}</script>")
+    raw.metadata["format"] = "text/html"
+    raw.metadata["raw_mimetype"] = "text/html"
+    return [*cells, code, tagged, raw]
+
+
+def base64_text(text):
+    import base64
+    return base64.b64encode(text.encode()).decode()
+
+
+#: Names of the vectors a sanitised page must show none of, and that an unsanitised page (the canary) shows.
+HOSTILE_NAMES = ("markdown-javascript-link", "markdown-img-onerror", "markdown-remote-image", "markdown-html-link",
+                 "markdown-iframe", "markdown-ontoggle", "image-width-metadata", "html-output-img",
+                 "html-output-link", "javascript-output", "markdown-output-link", "cell-tag",
+                 "raw-html-cell", "attachment-svg", "svg-output", "image-data-quote", "html-output-css",
+                 "markdown-svg", "mathjax-href", "image-height-metadata")
+
+
+def what_runs(browser, url, beacon_prefix, screenshot=None):
+    """Open ``url`` in a new context of ``browser``, click every link on it, and return what ran or was fetched:
+    ``(names pushed by scripts, beacon names fetched, dialogs)``."""
+    context = browser.new_context()
+    context.add_init_script("window.__pwned = [];")
+    fetched, dialogs = [], []
+
+    def route(route_):
+        request_url = route_.request.url
+        if request_url.startswith(beacon_prefix):
+            fetched.append(request_url[len(beacon_prefix):].strip("/"))
+            return route_.abort()
+        return route_.continue_()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(url, wait_until="load", timeout=60_000)
+    page.wait_for_timeout(500)
+    pushed = page.evaluate("window.__pwned.slice()")
+    for index in range(page.locator("a[href]").count()):  # click every link, as a grader might
+        try:
+            page.locator("a[href]").nth(index).evaluate("a => { a.target = ''; a.click(); }")
+            page.wait_for_timeout(50)
+            if page.url != url:
+                page.goto(url, wait_until="load")
+            else:
+                pushed += page.evaluate("window.__pwned.slice()")
+        except Exception:  # noqa: BLE001 (a link that navigated away mid-evaluation)
+            page.goto(url, wait_until="load")
+    if screenshot:
+        page.screenshot(path=str(screenshot), full_page=True)
+    context.close()
+    return sorted(set(pushed)), sorted(set(fetched)), dialogs
