@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import csv
 import os
+import re
 import shutil
 import sqlite3
 import statistics
@@ -47,6 +48,20 @@ c.CourseDirectory.release_directory = "exercises"
 c.CourseDirectory.db_url = "sqlite:///{root}/gradebook.db"
 c.Exchange.root = "{root}/nbgrader_exchange"
 '''
+
+
+JUDGE_LINE = re.compile(r"judge: (\d+) tests, (\d+) requests to the kernel, ([\d.]+) s in the judge, ([\d.]+) s of it "
+                        r"waiting for the kernel")
+
+
+def judge_costs(course, name):
+    """Per submission of the last autograde: (seconds in the judge not spent waiting for the kernel, requests),
+    from the line grading.preprocessors.ResilientExecute logs for each submission."""
+    costs = []
+    for log in sorted((course / "grades" / "logs" / name).glob("*.log")):
+        for match in JUDGE_LINE.finditer(log.read_text()):
+            costs.append((float(match.group(3)) - float(match.group(4)), int(match.group(2))))
+    return costs
 
 
 def run(course, command, env=None):
@@ -161,10 +176,13 @@ def main():
         }
         walls = {label: [] for label in configurations}
         scores = {}
+        judged = []
         for _ in range(args.rounds):
             for label, (course, command, env) in configurations.items():
                 walls[label].append(run(course, command, env))
                 scores[label] = stock_scores(course, name) if course == stock else course_scores(course, name)
+                if course == ours:
+                    judged += judge_costs(ours, name)
         submission_dir = tmp / "lone"
         submission_dir.mkdir()
         sandbox.Zygote.shared()  # started once, as a grading worker does before its first kernel
@@ -202,6 +220,11 @@ def main():
           f"{statistics.median(boxed):.3f} s in the sandbox ({statistics.median(boxed) - statistics.median(plain):+.3f} s),"
           f" {statistics.median(preloaded):.3f} s in the sandbox forked from the preloaded process")
     print(f"Sandbox check before a class (once per autograde): {statistics.median(check_times):.3f} s")
+    if judged:
+        own = sorted(cost for cost, _ in judged)
+        print(f"The judge's own cost per submission (its time minus the time it waited for the student's kernel), "
+              f"{len(own)} submissions: median {statistics.median(own):.3f} s, max {own[-1]:.3f} s; "
+              f"median {statistics.median(r for _, r in judged):.0f} requests to the kernel")
     reference = scores[stock_label]
     agree = all(table == reference for table in scores.values())
     print(f"Every configuration gave every student the same score: {'yes' if agree else 'NO'}")

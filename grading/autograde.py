@@ -25,7 +25,7 @@ import time
 
 import nbformat
 
-from . import sandbox
+from . import judge, sandbox
 from .checks import compare_with_release, inspect_graded
 from .course import Course, serialise_gradebook, sha256
 from .integrity import Baseline, IntegrityError
@@ -167,6 +167,7 @@ def worker(root, fd, exercise):
     if sandbox.enabled() and sandbox.preload_enabled():
         sandbox.SandboxedKernelManager.preload = True  # kernels forked from a preloaded process (sandbox.Zygote),
         sandbox.Zygote.shared()                        # which starts importing now
+    judge.warm_up()  # what the tests import (numpy, scikit-learn, nnlib), once per worker rather than per submission
     with os.fdopen(fd, "w", buffering=1) as channel:
         for line in sys.stdin:
             student = line.strip()
