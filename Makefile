@@ -11,13 +11,13 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install book test lab serve bench clean
+.PHONY: help install book test test-fast lab serve bench clean
 
 help:  ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
 
 $(STAMP): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]'
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; (3, 11) <= v <= (3, 13) or sys.exit("Python 3.11, 3.12 or 3.13 is needed, found " + sys.version.split()[0] + ": PYTHON=python3.12 make ... picks another")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
@@ -35,6 +35,9 @@ test: $(STAMP)  ## Run the whole test suite (library, notebooks, book, grading)
 	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; exit $$rc
 
+test-fast: $(STAMP)  ## Run the fast subset: nnlib and the judge's unit tests (about a minute; -m 'not slow')
+	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -m "not slow" tests
+
 lab: $(STAMP)  ## Open JupyterLab on the exercises
 	$(BIN)/jupyter lab exercises
 
@@ -48,8 +51,8 @@ bench: $(STAMP)  ## Time nnlib against scikit-learn and PyTorch (pip install tor
 	$(BIN)/python benchmarks/numpy_limit.py
 	$(if $(REV),@echo; $(BIN)/python benchmarks/compare_revisions.py $(REV))
 
-clean:  ## Remove the built site and caches (keeps .venv)
-	rm -rf _build .pytest_cache
+clean:  ## Remove the built site, caches and test artefacts (keeps .venv)
+	rm -rf _build .pytest_cache .hypothesis artifacts
 
 # ---- Grading with nbgrader (guides/instructors.md). Run from this folder: nbgrader reads ./nbgrader_config.py.
 # EX=name limits a step to one exercise; SRC=folder is a folder of submissions (one notebook or folder per student);
