@@ -48,6 +48,27 @@ class HubError(AssertionError):
     pass
 
 
+# Every user's server is on an origin of its own, <user>.localhost:PORT (the shipped subdomain_host). Chromium
+# resolves any *.localhost name to the loopback address by itself; Python's resolver (glibc) knows only "localhost",
+# so this process resolves the others the same way.
+_getaddrinfo = socket.getaddrinfo
+
+
+def _getaddrinfo_localhost(host, *args, **kwargs):
+    if isinstance(host, str) and (host == "localhost" or host.endswith(".localhost")):
+        host = "127.0.0.1"
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _getaddrinfo_localhost
+
+
+def user_origin(hub_url, user):
+    """The origin of ``user``'s server on the hub at ``hub_url`` (http://localhost:PORT)."""
+    parsed = urllib.parse.urlsplit(hub_url)
+    return f"{parsed.scheme}://{user}.{parsed.netloc}"
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -154,6 +175,25 @@ def copy_environment(dest):
     return dest
 
 
+class LocalhostCookies(http.cookiejar.DefaultCookiePolicy):
+    """The hub's cookies for ``localhost`` and its subdomains, which Python's cookie jar refuses (no dot in the
+    domain) and a browser keeps."""
+
+    @staticmethod
+    def _local(domain):
+        domain = domain.lstrip(".").removesuffix(".local")
+        return domain == "localhost" or domain.endswith(".localhost")
+
+    def set_ok_domain(self, cookie, request):
+        return self._local(cookie.domain) or super().set_ok_domain(cookie, request)
+
+    def return_ok_domain(self, cookie, request):
+        return self._local(cookie.domain) or super().return_ok_domain(cookie, request)
+
+    def domain_return_ok(self, domain, request):
+        return self._local(domain) or super().domain_return_ok(domain, request)
+
+
 class HubClass:
     """One class on one hub: an instructor and ``students`` students, all real Unix users."""
 
@@ -173,7 +213,7 @@ class HubClass:
         self.hub = None
         self.cull_timeout, self.extra_config = cull_timeout, extra_config
         self.port, self.api_port, self.proxy_api_port = free_port(), free_port(), free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://localhost:{self.port}"  # the hub; each user's server at http://<user>.localhost:PORT
         self.sessions = {}
         self.timings = {}
 
@@ -232,7 +272,7 @@ class HubClass:
     def hub_env(self):
         env = {key: value for key, value in os.environ.items() if not key.startswith(("JUPYTER", "COURSE_HUB"))}
         env.update({
-            "COURSE_HUB_IP": "127.0.0.1", "COURSE_HUB_PORT": str(self.port),
+            "COURSE_HUB_IP": "127.0.0.1", "COURSE_HUB_PORT": str(self.port), "COURSE_HUB_SUBDOMAIN_HOST": self.url,
             "COURSE_HUB_API_PORT": str(self.api_port), "COURSE_HUB_PROXY_API_PORT": str(self.proxy_api_port),
             "COURSE_HUB_STATE_DIR": str(self.state_dir), "COURSE_HUB_ENV": str(self.env_dir),
             "NBGRADER_EXCHANGE_ROOT": str(self.exchange),
@@ -311,7 +351,7 @@ class HubClass:
     # ---- users: login, token, server ------------------------------------------------------------------------
     def login(self, user):
         """Log in on the hub's login page with the user's password and ask for a token, as /hub/token does."""
-        jar = http.cookiejar.CookieJar()
+        jar = http.cookiejar.CookieJar(policy=LocalhostCookies())
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         opener.open(f"{self.url}/hub/login", timeout=30).read()
         xsrf = next(c.value for c in jar if c.name == "_xsrf")
@@ -415,10 +455,15 @@ class Client:
         self.base, self.user, self.token = base, user, token
         self.opener = urllib.request.build_opener(NoRedirect)
 
+    def url(self, path):
+        """The full URL of ``path``: a user's server (``/user/NAME/...``) on that user's own origin, else the hub."""
+        match = re.match(r"/user/([^/]+)/", path)
+        return (user_origin(self.base, match.group(1)) if match else self.base) + path
+
     def request(self, method, path, body=None, timeout=120, token=None):
         """(status, JSON or text) of one request; HTTP errors come back as their status."""
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + path, data=data, method=method)
+        request = urllib.request.Request(self.url(path), data=data, method=method)
         request.add_header("Authorization", f"token {token or self.token}")
         if data is not None:
             request.add_header("Content-Type", "application/json")
@@ -477,9 +522,9 @@ class Kernel:
         self.client = client
         self.id = client.ok("POST", client.server("/api/kernels"), {"name": "python3"})["id"]
         self.session = uuid.uuid4().hex
-        ws_base = client.base.replace("http://", "ws://")
+        url = client.url(client.server(f"/api/kernels/{self.id}/channels")).replace("http://", "ws://")
         self.ws = websocket.create_connection(
-            f"{ws_base}{client.server(f'/api/kernels/{self.id}/channels')}?session_id={self.session}",
+            f"{url}?session_id={self.session}",
             header=[f"Authorization: token {client.token}"], timeout=300)
 
     def run(self, code, timeout=CELL_TIMEOUT):
@@ -602,11 +647,12 @@ HOSTILE_NAMES = ("markdown-javascript-link", "markdown-img-onerror", "markdown-r
                  "markdown-svg", "mathjax-href", "image-height-metadata")
 
 
-def what_runs(browser, url, beacon_prefix, screenshot=None):
-    """Open ``url`` in a new context of ``browser``, click every link on it, and return what ran or was fetched:
-    ``(names pushed by scripts, beacon names fetched, dialogs)``."""
-    context = browser.new_context()
-    context.add_init_script("window.__pwned = [];")
+def what_runs(browser, url, beacon_prefix, screenshot=None, context=None):
+    """Open ``url`` in a new context of ``browser`` (or in ``context``, a logged-in one), click every link on it, and
+    return what ran or was fetched: ``(names pushed by scripts, beacon names fetched, dialogs)``."""
+    own = context is None
+    context = browser.new_context() if own else context
+    context.add_init_script("window.__pwned = window.__pwned || [];")
     fetched, dialogs = [], []
 
     def route(route_):
@@ -634,5 +680,8 @@ def what_runs(browser, url, beacon_prefix, screenshot=None):
             page.goto(url, wait_until="load")
     if screenshot:
         page.screenshot(path=str(screenshot), full_page=True)
-    context.close()
+    context.unroute("**/*", route)
+    page.close()
+    if own:
+        context.close()
     return sorted(set(pushed)), sorted(set(fetched)), dialogs

