@@ -341,7 +341,7 @@ def test_ch2_cross_entropy_numbers():
 def test_ch3_trains_on_cross_entropy_with_a_derived_bias_gradient():
     nb = notebook("03_backpropagation")
     text = markdown(nb)
-    assert "dZ = \\frac{\\partial J}{\\partial z} = \\frac{1}{n}(\\hat y - y)" in text
+    assert "dZ = \\frac{\\partial J}{\\partial Z} = \\frac{1}{n}(\\hat y - y)" in text
     assert "db = \\mathbf{1}^\\top dZ" in text and "\\partial z_i / \\partial b = 1" in text
     code = cell(nb, "ch03-07").source
     assert "dZ = (y_hat - y) / len(y)" in code and "db = dZ.sum(axis=0)" in code
@@ -369,6 +369,8 @@ def test_ch3_one_neuron_and_xor_outputs():
     out = output(nb, "ch03-10")
     assert np.max(np.abs(array_after(out, "output after training:") - [0, 0, 1, 1])) <= 0.001
     assert "within 0.001 of the targets" in prose(nb, "ch03-11")
+    assert "learned weights: [15.28 -0.41]  bias: [-7.23]" in out
+    assert all(f"({quoted})" in prose(nb, "ch03-11") for quoted in ["15.28", "−0.41", "−7.23"])
     single = output(nb, "ch03-16")
     np.testing.assert_array_equal(array_after(single, "one neuron, after training:"), [0.5] * 4)
     assert number_after(single, "its loss J:") == round(math.log(2), 4) == 0.6931
@@ -438,7 +440,8 @@ def test_every_page_has_further_reading(chapter):
 
 
 def test_further_reading_names_the_papers():
-    assert "Rumelhart" in markdown(notebook("03_backpropagation")) and "1986" in markdown(notebook("03_backpropagation"))
+    ch3 = markdown(notebook("03_backpropagation"))
+    assert "Rumelhart" in ch3 and "Hinton" in ch3 and "1986" in ch3
     for chapter, names in {"01_perceptron": ["Nielsen", "scikit-learn"], "02_sigmoid_neuron": ["Nielsen", "d2l"],
                            "03_backpropagation": ["Nielsen", "CS231n", "d2l"]}.items():
         for name in names:
