@@ -25,6 +25,7 @@ import asyncio
 import importlib.util
 import json
 import os
+import shlex
 import shutil
 import socket
 import stat
@@ -37,6 +38,8 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
+from . import seccomp
+
 #: Inside the sandbox: the kernel's home, its working folder (a copy of the submission's folder) and /tmp.
 HOME = "/home/student"
 WORK = HOME + "/work"
@@ -45,6 +48,14 @@ SUBMISSION = "/submission"
 ETC_FILES = ("ld.so.cache", "localtime", "passwd", "group", "nsswitch.conf", "fonts", "mime.types")
 #: Packages of the course that submissions may import (read-only), wherever they are installed from.
 COURSE_PACKAGES = ("nnlib",)
+#: The kernel's connection file, in its run folder.
+CONNECTION_FILE = "connection.json"
+#: Where the sandbox shows the connection file the grader wrote (read-only), for the shell to copy.
+CONNECTION_COPY = "/.connection.json"
+#: The size of the run folder inside the sandbox (a tmpfs of its own: the kernel makes its sockets there, nothing else).
+RUN_DIR_MB = 1
+#: The longest path of a Unix socket (sun_path is 108 bytes with its final NUL).
+SOCKET_PATH_MAX = 107
 #: The first user id of the sandboxes; each kernel takes a free one from there up. No account needs to exist.
 DEFAULT_UID = 2_000_000
 INSTALL_HINT = ("install it with `apt-get install -y bubblewrap` (Debian, Ubuntu; `dnf install bubblewrap` on "
@@ -161,12 +172,23 @@ def kernel_environment():
             "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 
 
-def command(kernel_argv, run_dir, submission_dir, limits, uid, packages=None):
+def bwrap_environment():
+    """All the environment bubblewrap itself gets: where to find programs, nothing of the grader's. (Without root,
+    bubblewrap runs as the same user as the kernel, which could read its environment in ``/proc``.)"""
+    found = shutil.which("bwrap")
+    folders = [str(Path(found).parent)] if found else []
+    return {"PATH": os.pathsep.join(dict.fromkeys(folders + ["/usr/bin", "/bin"]))}
+
+
+def command(kernel_argv, run_dir, submission_dir, limits, uid, packages=None, seccomp_fd=None):
     """The command line that runs ``kernel_argv`` in a sandbox.
 
-    ``run_dir`` (the connection file and sockets) is bound at its own path; ``submission_dir`` is bound read-only
+    ``run_dir`` is a size-limited folder of the sandbox's own at the same path, where the kernel makes its sockets,
+    with only ``run_dir``'s connection file from outside (read-only); ``submission_dir`` is bound read-only
     and copied into the kernel's working folder before the kernel starts. ``packages`` maps a course package's
-    folder to the folder the sandbox shows in its place (nnlib without the exercise's answer key).
+    folder to the folder the sandbox shows in its place (nnlib without the exercise's answer key). ``seccomp_fd``
+    is an open file holding :func:`grading.seccomp.program` (every kernel of the grader gets one; bubblewrap loads it
+    just before it runs the kernel's command).
     """
     packages = packages or {}
     privileged = os.geteuid() == 0
@@ -200,11 +222,17 @@ def command(kernel_argv, run_dir, submission_dir, limits, uid, packages=None):
     argv += ["--dev", "/dev", "--perms", "1777", "--size", str(64 << 20), "--tmpfs", "/dev/shm", "--proc", "/proc",
              *parents(HOME),
              "--perms", "0777", "--size", str(limits.disk_mb << 20), "--tmpfs", HOME,
-             *parents(run_dir), "--bind", str(run_dir), str(run_dir),
+             # the run folder: a small tmpfs of the sandbox's own (where the kernel makes its sockets; the grader
+             # reaches them through /proc/<the sandbox's init>/root), into which the shell below copies the
+             # connection file (ipykernel rewrites it)
+             *parents(run_dir), "--perms", "0777", "--size", str(RUN_DIR_MB << 20), "--tmpfs", str(run_dir),
+             "--ro-bind-try", str(Path(run_dir) / CONNECTION_FILE), CONNECTION_COPY,
              "--ro-bind", str(submission_dir), SUBMISSION,
              "--chdir", HOME, "--clearenv"]
     for key, value in kernel_environment().items():
         argv += ["--setenv", key, value]
+    if seccomp_fd is not None:
+        argv += ["--seccomp", str(seccomp_fd)]
     if privileged:
         # bwrap keeps root's rights only to build the mounts; setpriv then becomes the sandbox's own user, with no
         # capability left and no way to gain one (no new privileges: setuid programs do not elevate).
@@ -212,12 +240,17 @@ def command(kernel_argv, run_dir, submission_dir, limits, uid, packages=None):
                  "--bounding-set=-all", "--no-new-privs", "--"]
     else:
         # Without root a user namespace maps the instructor's id to an unprivileged one inside; what the kernel can
-        # touch is what is bound above.
-        argv[1:1] = ["--unshare-user", "--uid", "65534", "--gid", "65534", "--disable-userns", "--cap-drop", "ALL"]
+        # touch is what is bound above. bubblewrap then runs as the kernel's own user: its process 1 (the reaper)
+        # would be open to the kernel (its memory in /proc/1/mem, with no seccomp filter and no limits), so the
+        # kernel's command is process 1 itself and bubblewrap stays outside the sandbox's PID namespace.
+        argv[1:1] = ["--unshare-user", "--uid", "65534", "--gid", "65534", "--disable-userns", "--cap-drop", "ALL",
+                     "--as-pid-1"]
     argv += ["prlimit", *(f"--{name}={value}" for name, value in limits.rlimits().items()), "--"]
     # Copy the submission into the writable home, then become the kernel (exec: the kernel is the process the
     # kernel manager signals and watches).
-    argv += ["/bin/sh", "-c", f'mkdir -p {WORK} && cp -R {SUBMISSION}/. {WORK}/ 2>/dev/null; cd {WORK} && exec "$@"',
+    connection = shlex.quote(str(Path(run_dir) / CONNECTION_FILE))
+    argv += ["/bin/sh", "-c", f'mkdir -p {WORK} && cp -R {SUBMISSION}/. {WORK}/ 2>/dev/null; '
+             f'if [ -e {CONNECTION_COPY} ]; then cp {CONNECTION_COPY} {connection}; fi; cd {WORK} && exec "$@"',
              "sandbox", *kernel_argv]
     return argv
 
@@ -226,8 +259,10 @@ def check(limits=None):
     """Start a sandbox once and check what it must do; raise :class:`SandboxError` saying what is missing."""
     limits = limits or Limits.from_env()
     _tools()
-    probe = ("import os, socket\n"
+    probe = ("import ctypes, os, socket\n"
              "assert os.getuid() != 0, 'runs as root'\n"
+             "libc = ctypes.CDLL(None, use_errno=True)\n"
+             "assert libc.ptrace(0, 0, 0, 0) == -1 and ctypes.get_errno() == 1, 'no seccomp filter (ptrace allowed)'\n"
              "s = socket.socket()\n"
              "try:\n"
              "    s.connect(('10.255.255.1', 9)); print('network')\n"
@@ -239,12 +274,19 @@ def check(limits=None):
         submission.mkdir()
         os.chmod(tmp, 0o755)
         uid, lock = allocate_uid()
-        argv = command([sys.executable, "-I", "-c", probe], run_dir, submission, limits, uid)
         try:
-            result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+            program = seccomp.program_fd()
+        except (seccomp.SeccompError, OSError) as error:
+            lock.close()
+            raise SandboxError(f"the sandbox cannot be set up: {error}") from None
+        argv = command([sys.executable, "-I", "-c", probe], run_dir, submission, limits, uid, seccomp_fd=program)
+        try:
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=bwrap_environment(),
+                                    stdin=subprocess.DEVNULL, pass_fds=(program,))
         except (OSError, subprocess.TimeoutExpired) as error:
             raise SandboxError(f"the sandbox cannot be set up: {error}; {INSTALL_HINT}") from None
         finally:
+            os.close(program)
             lock.close()
     words = result.stdout.split()
     if result.returncode != 0 or not words or words[0] != "ok":
@@ -277,15 +319,61 @@ def usable():
 
 # ---- the kernel manager nbgrader uses ------------------------------------------------------------------------
 
-def _run_root():
-    """The folder of this grading process's run folders: only its owner can list it."""
-    root = Path(tempfile.gettempdir()) / f"nn-grading-{os.getuid()}"
-    root.mkdir(mode=0o711, exist_ok=True)
-    info = root.lstat()
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
-        raise SandboxError(f"{root} is not a folder of this user: remove it")
+#: The run root a grading process chose, passed on to its workers (they inherit the environment).
+RUN_ROOT_VARIABLE = "NN_GRADING_RUN_ROOT"
+
+
+def _owned_privately(path, owners):
+    """Whether ``path`` is a real folder (not a link) owned by one of ``owners`` that no one else may write in."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid in owners and not info.st_mode & 0o022
+
+
+def _shared_base():
+    """Where a grader keeps one run root for all its grading runs (so that sandbox user ids are never given out
+    twice): ``/run`` for root, ``$XDG_RUNTIME_DIR`` for others; only a folder no one else can write in. None when
+    there is none (then each grading run makes a private one)."""
+    if os.geteuid() == 0:
+        return Path("/run") if _owned_privately("/run", {0}) else None
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    if runtime.startswith("/") and _owned_privately(runtime, {os.geteuid()}):
+        return Path(runtime)
+    return None
+
+
+def run_root():
+    """The folder of this grader's run folders (one per kernel, under one per grading process), which only its owner
+    can list: never a name in the shared /tmp that another user could make first (a folder or a link of theirs)
+    and never an existing folder of someone else's. ``/run/nn-grading`` for root, ``$XDG_RUNTIME_DIR/nn-grading``
+    for others; where neither exists, a new private folder with an unpredictable name in the temporary folder,
+    made by the first grading process and used by its workers."""
+    mine = {os.geteuid()}
+    chosen = os.environ.get(RUN_ROOT_VARIABLE)
+    if chosen and chosen.startswith("/") and _owned_privately(chosen, mine):
+        return Path(chosen)
+    base = _shared_base()
+    if base is not None:
+        root = base / "nn-grading"
+        try:
+            os.mkdir(root, 0o711)
+        except FileExistsError:
+            pass
+        if not _owned_privately(root, mine):
+            raise SandboxError(f"{root} is not a folder of this user that only it can write in: remove it")
+    else:
+        import atexit
+
+        root = Path(tempfile.mkdtemp(prefix="nn-grading-"))  # O_EXCL, mode 0700, a random name
+        atexit.register(shutil.rmtree, root, True)  # the process that made it removes it
     os.chmod(root, 0o711)
+    os.environ[RUN_ROOT_VARIABLE] = str(root)
     return root
+
+
+_run_root = run_root
 
 
 # ---- kernels forked from a preloaded process ----------------------------------------------------------------
@@ -393,7 +481,7 @@ class Zygote:
         self._wait_ready()
         launcher = importlib.util.find_spec("ipykernel_launcher").origin
         request = {"init": init, "uid": uid, "cwd": cwd, "argv": list(argv), "launcher": launcher,
-                   "env": kernel_environment(), "limits": limits.rlimits()}
+                   "env": kernel_environment(), "limits": limits.rlimits(), "seccomp": seccomp.program().hex()}
         self.channel.sendall(json.dumps(request).encode() + b"\n")
         answer = self._answer()
         if not answer.get("ok"):
@@ -458,7 +546,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             self.run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=process_run_root()))
         self.transport = "ipc"
         self.ip = str(self.run_dir / "kernel")
-        self.connection_file = str(self.run_dir / "connection.json")
+        self.connection_file = str(self.run_dir / CONNECTION_FILE)
         self._submission_dir = None
         #: Set by the grader before the start: course package folders shown otherwise (see :func:`command`), and
         #: the files of the submission's folder the kernel's copy leaves out (the notebook being graded).
@@ -476,6 +564,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         return spec
 
     async def _async_pre_start_kernel(self, **kw):
+        self.ip = str(self.run_dir / "kernel")  # the sockets' path in the sandbox (see _connect_through)
         self._submission_dir = stage_submission(kw.get("cwd") or os.getcwd(), self.run_dir / "submission",
                                                 self.exclude_files)
         kw["cwd"] = str(self.run_dir)  # bwrap itself starts in the run folder (the kernel: in its home)
@@ -491,16 +580,67 @@ class SandboxedKernelManager(AsyncKernelManager):
         if self.preload and argv[1:3] == ["-m", "ipykernel_launcher"]:
             self._kernel_argv = argv[3:]
             argv = waiter_argv()
-        return command(argv, self.run_dir, self._submission_dir, self.limits, self.uid, self.package_overrides)
+        self._close_seccomp()
+        self._seccomp_fd = seccomp.program_fd()
+        return command(argv, self.run_dir, self._submission_dir, self.limits, self.uid, self.package_overrides,
+                       seccomp_fd=self._seccomp_fd)
+
+    def _close_seccomp(self):
+        if getattr(self, "_seccomp_fd", None) is not None:
+            os.close(self._seccomp_fd)
+            self._seccomp_fd = None
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
-        await super()._async_launch_kernel(kernel_cmd, **kw)
+        # bubblewrap inherits nothing of the grader: a clean environment (not the grader's, which jupyter_client
+        # passes on), no standard input or output (the kernel talks over its sockets only; the grader's log is not
+        # its to read or write), and no open file but its seccomp filter.
+        kw.update(env=bwrap_environment(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                  stderr=subprocess.DEVNULL, close_fds=True, pass_fds=(self._seccomp_fd,))
+        try:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+        finally:
+            self._close_seccomp()
+        if os.geteuid() != 0:
+            _SANDBOXES[self.uid] = self.provisioner.pid
         if self._kernel_argv is not None:
             import psutil
 
             init, waiter = await self._sandbox_ready()
             Zygote.shared().spawn(init, self.uid, self.limits, self._kernel_argv)
             self.own_pids = {waiter, *(child.pid for child in psutil.Process(init).children())}
+        else:
+            init = await self._sandbox_init()
+        self._connect_through(init)
+
+    async def _sandbox_init(self):
+        """The sandbox's first process (outside pid): bubblewrap's child, in the sandbox's own mount namespace."""
+        import psutil
+
+        outer = psutil.Process(self.provisioner.pid)
+        ours = os.stat("/proc/self/ns/mnt").st_ino
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                for child in outer.children():
+                    if os.stat(f"/proc/{child.pid}/ns/mnt").st_ino != ours:
+                        return child.pid
+            except (psutil.NoSuchProcess, OSError):
+                pass
+            if not outer.is_running() or outer.status() == psutil.STATUS_ZOMBIE:
+                break
+            await asyncio.sleep(0.002)
+        raise SandboxError("the sandbox of a kernel did not come up (bubblewrap stopped or took over a minute)")
+
+    def _connect_through(self, init):
+        """The kernel's sockets are in the sandbox's own run folder (a tmpfs): the grader reaches them through the
+        root of the sandbox's init process. (A connection made before bubblewrap has finished is simply retried.)"""
+        ip = f"/proc/{init}/root{self.run_dir}/kernel"
+        longest = max(len(f"{ip}-{port}") for port in self.ports)
+        if longest > SOCKET_PATH_MAX:
+            raise SandboxError(f"the kernel's socket paths would be {longest} characters long, over the "
+                               f"{SOCKET_PATH_MAX} a Unix socket allows: the run root {run_root()} is too deep "
+                               "(set TMPDIR or XDG_RUNTIME_DIR to a shorter folder)")
+        self.ip = ip
 
     async def _sandbox_ready(self):
         """The sandbox's init process and its waiter (outside pids), once bubblewrap has built it and the copy of
@@ -530,7 +670,9 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
+        self._close_seccomp()
         if not restart:
+            _SANDBOXES.pop(self.uid, None)
             kill_leftovers(self.uid)
             shutil.rmtree(self.run_dir, ignore_errors=True)
             try:
@@ -542,16 +684,41 @@ class SandboxedKernelManager(AsyncKernelManager):
     cleanup_resources = _async_cleanup_resources
 
 
+#: Without root, every sandbox runs as the grader's own user: ``{sandbox uid: pid of its bubblewrap}``, so that
+#: :func:`processes_of` finds a sandbox's processes as bubblewrap's descendants rather than by their user.
+_SANDBOXES = {}
+
+
+def _members(uid):
+    """The processes of the sandbox whose user is ``uid``: by user id with root, else bubblewrap's descendants."""
+    import psutil
+
+    if os.geteuid() == 0 or uid not in _SANDBOXES:
+        return [process for process in psutil.process_iter(["uids", "cmdline", "name"])
+                if process.info["uids"] and process.info["uids"].real == uid]
+    try:
+        family = psutil.Process(_SANDBOXES[uid]).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    members = []
+    for process in family:
+        try:
+            process.info = process.as_dict(["uids", "cmdline", "name"])
+        except psutil.Error:
+            continue
+        if process.info["name"] != "bwrap":
+            members.append(process)
+    return members
+
+
 def processes_of(uid, exclude_kernel=False, own=()):
-    """The names of the processes running as a sandbox's user (the kernel itself left out when asked: the
-    processes ``own``, when the manager knows them, else those running ipykernel_launcher)."""
+    """The names of the processes running in a sandbox whose user is ``uid`` (the kernel itself left out when asked:
+    the processes ``own``, when the manager knows them, else those running ipykernel_launcher)."""
     import psutil
 
     names = []
-    for process in psutil.process_iter(["uids", "cmdline", "name"]):
+    for process in _members(uid):
         try:
-            if not process.info["uids"] or process.info["uids"].real != uid:
-                continue
             command_line = process.info["cmdline"] or []
             if exclude_kernel and (process.pid in own if own else
                                    any("ipykernel_launcher" in part for part in command_line)):

@@ -6,12 +6,14 @@ nnlib, scikit-learn's base) and nothing of the course's grading data, then waits
 inherited as file descriptor ``argv[1]``) for requests, one JSON line each::
 
     {"init": <pid of a sandbox's init, outside view>, "uid": <the sandbox's user>, "limits": {<rlimit>: <value>},
-     "env": {...}, "cwd": <the kernel's folder inside>, "argv": [<ipykernel arguments>]}
+     "env": {...}, "cwd": <the kernel's folder inside>, "argv": [<ipykernel arguments>],
+     "seccomp": <the seccomp filter, compiled BPF in hex>}
 
 For each it forks: the child joins the sandbox's namespaces (mount, PID, network, IPC, UTS, cgroup: the sandbox
 bubblewrap built for that submission) and forks the kernel into them through an intermediate process that ends at
 once, so that the kernel's parent is the sandbox's init, as for a kernel bubblewrap starts. The kernel sets the
-sandbox's limits, becomes the sandbox's user with no privileges left and starts ipykernel. The answer is ``ok`` or
+sandbox's limits, becomes the sandbox's user with no privileges left, loads the grader's seccomp filter (the
+same program bubblewrap loads for a kernel it starts) and starts ipykernel. The answer is ``ok`` or
 an error.
 """
 
@@ -26,7 +28,8 @@ import socket
 import sys
 
 LIBC = ctypes.CDLL(None, use_errno=True)
-PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
+PR_SET_PDEATHSIG, PR_SET_SECCOMP, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 22, 24, 38
+SECCOMP_MODE_FILTER = 2
 #: The namespaces a kernel joins, in the order it joins them (the mount namespace last: it changes the root).
 NAMESPACES = (("cgroup", 0x02000000), ("ipc", 0x08000000), ("uts", 0x04000000), ("net", 0x40000000),
               ("pid", 0x20000000), ("mnt", 0x00020000))
@@ -46,6 +49,24 @@ def _check(result, what):
 
 def _prctl(option, value):
     _check(LIBC.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl({option})")
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def _load_seccomp(program):
+    """Load the grader's seccomp filter (compiled BPF, grading/seccomp.py's program, the one bubblewrap loads for a
+    kernel it starts) on this process; needs no_new_privs, and holds for everything it runs or starts."""
+    if not program or len(program) % 8:
+        raise RuntimeError(f"no seccomp filter to load ({len(program)} bytes)")
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = _SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    _check(LIBC.prctl(PR_SET_SECCOMP, ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(fprog), 0, 0),
+           "prctl(PR_SET_SECCOMP)")
+    status = open("/proc/self/status").read()
+    if "\nSeccomp:\t2" not in status:
+        raise RuntimeError("the seccomp filter is not in force")
 
 
 def _join(init):
@@ -90,6 +111,7 @@ def _become_kernel(request):
         status = dict(line.split(":\t", 1) for line in open("/proc/self/status").read().splitlines() if ":\t" in line)
         if os.getuid() == 0 or os.geteuid() == 0 or int(status["CapEff"], 16) or int(status["CapPrm"], 16):
             raise RuntimeError("the kernel kept privileges")
+        _load_seccomp(bytes.fromhex(request["seccomp"]))  # before anything of the submission's can run
         os.umask(0o022)
         os.environ.clear()
         os.environ.update(request["env"], **PRELOAD_ENV, PWD=request["cwd"])
@@ -115,6 +137,8 @@ def _spawn(request):
     that bubblewrap started, is a child of the sandbox's own init (its parent is all it sees of the world)."""
     if not FIRST_UID <= int(request["uid"]):
         return {"error": f"user {request['uid']} is not a sandbox's user (from {FIRST_UID} up)"}
+    if not request.get("seccomp"):
+        return {"error": "no seccomp filter in the request: no kernel starts without one"}
     read_end, write_end = os.pipe()
     first = os.fork()
     if first == 0:
