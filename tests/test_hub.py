@@ -386,6 +386,11 @@ def lesson(hub):
         released = instructor.ok("POST", instructor.server(
             f"/formgrader/api/assignment/{EXERCISE}/release_feedback"))
         assert released.get("success"), f"Formgrader's Release feedback failed: {released}"
+        out["feedback log"] = (text[-3000:] + "\n--- release_feedback:\n" + released.get("log", "")[-3000:]
+                               + "\n--- course feedback/: " + str(sorted(
+                                   str(p.relative_to(hub.course)) for p in (hub.course / "feedback").rglob("*")))
+                               + "\n--- exchange feedback/: " + str(sorted(
+                                   p.name for p in (hub.exchange / hu.COURSE_ID / "feedback").glob("*"))))
         step("instructor: feedback, release feedback (Formgrader)", started)
         out["gradebook"] = instructor.ok("GET", instructor.server(f"/formgrader/api/submissions/{EXERCISE}"))
         out["notebooks"] = instructor.ok("GET", instructor.server(
@@ -400,7 +405,7 @@ def lesson(hub):
         listed = client.assignments("fetch_feedback", EXERCISE)
         entry = next(a for a in listed["value"] if a["status"] == "submitted")
         feedback = entry["submissions"][-1]
-        assert feedback.get("has_local_feedback"), f"{student} got no feedback: {feedback}"
+        assert feedback.get("has_local_feedback"), f"{student} got no feedback: {feedback}\n{out['feedback log']}"
         html = client.ok("GET", client.server(
             f"/api/contents/{EXERCISE}/feedback/{quote(feedback['timestamp'])}/{EXERCISE}.html?content=1&type=file"
             "&format=text"))["content"]
@@ -669,7 +674,7 @@ def test_identity_comes_from_the_owner_not_the_folder_name(hub, lesson):
         assert attacks[attack].startswith("done"), (attack, attacks[attack])  # the control: the folder was made
     assert attacks["rename a classmate's submission"].startswith("refused: PermissionError"), attacks
     identity = [p for p in lesson["collect problems"] if p["kind"] == "identity"]
-    claimed = sorted(re.search(r"claims to be '(.*)'", p["detail"]).group(1) for p in identity)
+    claimed = sorted(re.search(r"claims to be '(.*)''s submission", p["detail"]).group(1) for p in identity)
     assert claimed == sorted([solver, f"ghost{hub.tag[-3:]}", "<img src=x onerror=alert(1)>"]), identity
     assert all(f"made by {attacker}" in p["detail"] for p in identity), identity
     assert sorted(p.name for p in (hub.course / "submitted").iterdir()) == sorted([solver, blank, attacker])
