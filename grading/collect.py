@@ -19,7 +19,9 @@ is graded.
 The folder is read by the rules of :mod:`grading.safe_files`: regular files only (a symbolic link, a FIFO, a device or
 a hard-linked file is never read, and is listed), sizes checked on the bytes read, and one student id per
 submission: two names that mean the same id (``alice.ipynb`` and ``alice!.ipynb``) are a collision, listed, never
-resolved in favour of the newer file (a name that already is the id keeps it; the other is not collected).
+resolved in favour of the newer file (a name that already is the id keeps it; the other is not collected). With a
+roster (``roster.txt`` in the course root: one student id a line), a submission of an id not on it is listed and not
+collected.
 """
 
 import copy
@@ -129,8 +131,29 @@ def _ignored(relative, is_folder):
     return bool(IGNORED_PARTS & set(parts)) or parts[-1].startswith(".")
 
 
-def collect(course, src, exercise=None, id_pattern=None, log=print):
-    """Copy every submission in ``src`` into ``submitted/``; returns ``{(exercise, student): record}``."""
+ROSTER_FILE = "roster.txt"
+
+
+def read_roster(course):
+    """The class's student ids from ``roster.txt`` in the course root (one id a line, ``#`` comments), or None when
+    the course keeps no roster. An id that is not valid is an error that names the line."""
+    path = Path(course.root) / ROSTER_FILE
+    if not path.is_file():
+        return None
+    ids = set()
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if line:
+            ids.add(safe_files.check_student_id(line, f"{ROSTER_FILE} line {number}"))
+    return ids
+
+
+def collect(course, src, exercise=None, id_pattern=None, log=print, roster=None):
+    """Copy every submission in ``src`` into ``submitted/``; returns ``{(exercise, student): record}``.
+
+    ``roster``: the student ids that may hand in (default: ``roster.txt`` in the course root, if there is one); a
+    submission of any other id is listed and not collected."""
+    roster = read_roster(course) if roster is None else set(roster)
     src = Path(src).resolve()
     if not src.is_dir():
         raise SystemExit(f"{src} is not a folder")
@@ -170,7 +193,10 @@ def collect(course, src, exercise=None, id_pattern=None, log=print):
         for e, raw, path, relative, data, mtime in claims:
             if e != ex:
                 continue
-            if raw in accepted:
+            if raw in accepted and roster is not None and accepted[raw] not in roster:
+                problems.append({"source": str(path), "kind": "not on the roster",
+                                 "detail": f"{accepted[raw]!r} is not in {ROSTER_FILE}"})
+            elif raw in accepted:
                 found[(ex, accepted[raw])].append((path, relative, data, mtime))
             else:
                 problems.append({"source": str(path), "kind": "student id refused", "detail": reasons[raw]})

@@ -213,3 +213,21 @@ def test_student_ids_are_checked_with_a_clear_error():
 def test_roster_lists_unknown_ids():
     assert safe_files.check_roster(["a", "ghost"], {"a", "b"}) == (["a"], ["ghost"])
     assert safe_files.check_roster(["a"], None) == (["a"], [])
+
+
+def test_ids_not_on_the_roster_are_listed_not_collected(course, tmp_path):
+    (course.root / "roster.txt").write_text("# the class\nalice\nbob\n")
+    src = tmp_path / "download"
+    src.mkdir()
+    alice = honest(src)
+    nbformat.write(notebook("a made-up student"), src / "mallory.ipynb")
+    collected, problems, submitted = run_collect(course, src)
+    assert submitted == {"alice": alice}, sorted(submitted)
+    assert [(Path(p["source"]).name, p["kind"]) for p in problems] == [("mallory.ipynb", "not on the roster")]
+
+
+def test_a_roster_line_that_is_not_an_id_is_a_clear_error(course, tmp_path):
+    (course.root / "roster.txt").write_text("alice\n<b>bob</b>\n")
+    (tmp_path / "download").mkdir()
+    with pytest.raises(ValueError, match=r"roster.txt line 2: expected .* got '<b>bob</b>'"):
+        collect(course, tmp_path / "download", exercise=NAME, log=lambda *_: None)
