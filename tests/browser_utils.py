@@ -184,3 +184,286 @@ def download_source(context, page):
     body = response.body()
     tab.value.close()
     return body
+
+
+# The reader's audit: axe-core, keyboard, narrow screens, weight -----------------------------------------------
+# Used by tests/test_a11y_site.py and tests/test_site_weight.py, and by `python tests/browser_utils.py audit DIR`,
+# which prints the per-page table (axe by impact in light and dark mode, Tab stops, gzipped weight).
+
+AUDIT_PAGES_EXTRA = ()  # the 18 pages of _toc.yml; Sphinx's genindex and search are checked by test_site_browser
+
+# Interaction a reader does on a page, run in the page: each concept check answered (wrong first when `wrong`,
+# else right), every folded answer, hint and disclosure opened, every player's slider moved half way.
+INTERACT_JS = """
+async ({wrong}) => {
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  for (const quiz of document.querySelectorAll('.Quiz')) {
+    const answers = [...quiz.querySelectorAll('label.MCButton')];
+    const pick = answers.find((a) => (a.dataset.correct === 'true') !== wrong) || answers[0];
+    if (pick) pick.click();
+  }
+  for (const d of document.querySelectorAll('details')) d.open = true;
+  for (const b of document.querySelectorAll('button.toggle-button, .toggle-details summary')) {
+    if (b.getAttribute('aria-expanded') === 'false') b.click();
+  }
+  for (const s of document.querySelectorAll('.animation input[type=range]')) {
+    s.value = String(Math.round((Number(s.max) || 0) / 2));
+    s.dispatchEvent(new Event('input', {bubbles: true}));
+    s.dispatchEvent(new Event('change', {bubbles: true}));
+  }
+  await sleep(900);  // jupyterquiz's answer animation lasts 0.8 s: axe must see its end state
+}
+"""
+
+
+def axe_violations(page):
+    """axe-core's violations on ``page`` as it is now, every rule axe runs by default (WCAG 2.0-2.2 A and AA, best
+    practice): a list of dicts with id, impact, help, nodes (count) and targets (the first few selectors)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    response = Axe().run(page, options={"resultTypes": ["violations"]}).response
+    return [
+        {"id": v["id"], "impact": v["impact"] or "none", "help": v["help"], "nodes": len(v["nodes"]),
+         "targets": [" ".join(map(str, n["target"])) for n in v["nodes"][:3]]}
+        for v in response["violations"]
+    ]
+
+
+def wait_until_settled(page, timeout_ms=20_000):
+    """Wait for the load event, the network to go quiet and MathJax (where the page loads it) to finish."""
+    page.wait_for_load_state("load")
+    try:
+        page.wait_for_load_state("networkidle", timeout=timeout_ms)
+    except Exception:  # noqa: BLE001 (a page that keeps polling still gets audited)
+        pass
+    page.evaluate(
+        """async (ms) => { const sleep = (t) => new Promise((r) => setTimeout(r, t));
+        const end = Date.now() + ms;
+        while (Date.now() < end && document.querySelector('.math') && !(window.MathJax && MathJax.startup
+               && MathJax.startup.promise)) await sleep(50);
+        if (window.MathJax && MathJax.startup && MathJax.startup.promise)
+          await Promise.race([MathJax.startup.promise, sleep(Math.max(0, end - Date.now()))]);
+        while (Date.now() < end && [...document.querySelectorAll('[data-jq-pending]')].length) await sleep(50);
+        await sleep(100); }""",
+        timeout_ms,
+    )
+
+
+def set_colour_mode(page, mode):
+    """Make the next navigation of ``page`` open in ``mode`` ("light" or "dark"), as the theme stores it."""
+    page.add_init_script(f"localStorage.setItem('mode', {json.dumps(mode)}); localStorage.setItem('theme', "
+                         f"{json.dumps(mode)});")
+
+
+def tab_stops_until(page, selector, limit=400):
+    """How many presses of Tab, from the top of the freshly loaded page, until focus is inside ``selector``
+    (None: not reached within ``limit`` presses, or the page has no such element)."""
+    if not page.locator(selector).count():
+        return None
+    page.evaluate("() => { window.scrollTo(0, 0); if (document.activeElement) document.activeElement.blur(); }")
+    for presses in range(1, limit + 1):
+        page.keyboard.press("Tab")
+        if page.evaluate("(sel) => !!(document.activeElement && document.activeElement.closest(sel))", selector):
+            return presses
+    return None
+
+
+def focus_ring_missing(page, limit=400):
+    """Tab through the page (at most ``limit`` stops): (the focused controls that show no focus indicator, how many
+    controls were seen). An indicator is an outline, or a change of box-shadow, border or background against the
+    control's unfocused look, drawn on the control's visible box (a visually hidden radio's label)."""
+    missing, seen = [], set()
+    page.evaluate("() => { window.scrollTo(0, 0); if (document.activeElement) document.activeElement.blur(); }")
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        info = page.evaluate(FOCUS_STYLE_JS)
+        if info is None or info["key"] in seen:
+            if info is not None and info["key"] in seen:
+                break  # back at the start: every stop seen
+            continue
+        seen.add(info["key"])
+        if not info["visible"]:
+            missing.append(info["key"])
+    return missing, len(seen)
+
+
+# The focused element's look, compared with the same element unfocused (focus moved to a throwaway element).
+FOCUS_STYLE_JS = """
+() => {
+  const el = document.activeElement;
+  if (!el || el === document.body || el === document.documentElement) return null;
+  const describe = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+      (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : '') +
+      (e.getAttribute('aria-label') ? `[aria-label="${e.getAttribute('aria-label')}"]` : '');
+  const look = (e) => { const s = getComputedStyle(e); const r = e.getBoundingClientRect();
+    return {outline: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0 ? s.outlineStyle + s.outlineWidth +
+      s.outlineColor : '', shadow: s.boxShadow, border: s.borderColor + s.borderWidth, bg: s.backgroundColor,
+      w: r.width, h: r.height}; };
+  // a visually hidden radio or checkbox shows its focus on its label
+  const box = (el.matches('input[type=radio], input[type=checkbox]') && el.closest('label')) || el;
+  const focused = look(box);
+  const key = describe(el) + '@' + [...document.querySelectorAll('*')].indexOf(el);
+  const visible = focused.w > 0 && focused.h > 0;
+  // unfocused look: blur, measure, focus again (focus-visible holds for keyboard focus moved by script here)
+  el.blur();
+  const plain = look(box);
+  el.focus({preventScroll: true});
+  const rendered = visible && box.checkVisibility ? box.checkVisibility({opacityProperty: true,
+                   visibilityProperty: true}) : visible;
+  const changed = focused.outline !== '' || focused.shadow !== plain.shadow || focused.border !== plain.border ||
+                  focused.bg !== plain.bg;
+  return {key, visible: rendered && changed};
+}
+"""
+
+
+def horizontal_overflow(page):
+    """How many CSS pixels the page scrolls sideways (0: none), and the widest elements that stick out."""
+    return page.evaluate(
+        """() => { const W = document.documentElement.clientWidth;
+        const over = document.documentElement.scrollWidth - W;
+        const out = [...document.querySelectorAll('body *')].filter((e) => {
+          const r = e.getBoundingClientRect(); return r.width > 0 && r.right > W + 1; })
+          .filter((e) => !e.closest('[hidden], .d-none') && getComputedStyle(e).visibility !== 'hidden')
+          .slice(0, 5).map((e) => e.tagName.toLowerCase() + '.' + String(e.className).split(' ')[0]);
+        return {over, out}; }"""
+    )
+
+
+def page_weight(browser, url, timeout_ms=30_000):
+    """What opening ``url`` in a fresh, empty-cache context downloads, until the network is quiet: a dict with
+    bytes (raw), gzip (each response gzip-compressed at level 6, as a server would send it; woff2 and PNG barely
+    shrink) and resources (url -> (raw, gzip))."""
+    import gzip
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    resources = {}
+
+    def record(response):
+        try:
+            body = response.body()
+        except Exception:  # noqa: BLE001 (a redirect or an aborted request has no body)
+            return
+        resources[response.url] = (len(body), len(gzip.compress(body, compresslevel=6, mtime=0)))
+
+    try:
+        page = context.new_page()
+        page.on("response", record)
+        page.goto(url, wait_until="load", timeout=timeout_ms)
+        wait_until_settled(page, timeout_ms)
+        page.wait_for_timeout(300)
+    finally:
+        context.close()
+    return {"bytes": sum(r[0] for r in resources.values()), "gzip": sum(r[1] for r in resources.values()),
+            "resources": resources}
+
+
+def launch_browser(pw):
+    """Debian's Chromium, headless, through playwright (a plain browser: each new_context starts empty)."""
+    return pw.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_ARGS, headless=True, timeout=60_000)
+
+
+def audit_page(browser, url, modes=("light", "dark")):
+    """One row of the audit table for the page at ``url``."""
+    row = {}
+    for mode in modes:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        try:
+            page = context.new_page()
+            set_colour_mode(page, mode)
+            page.goto(url, wait_until="load")
+            wait_until_settled(page)
+            found = {v["id"]: v for v in axe_violations(page)}
+            for wrong in (True, False):
+                page.evaluate(INTERACT_JS, {"wrong": wrong})
+                for v in axe_violations(page):
+                    if v["id"] not in found or found[v["id"]]["nodes"] < v["nodes"]:
+                        found[v["id"]] = v
+            row[mode] = list(found.values())
+            if mode == modes[0]:
+                page.goto(url, wait_until="load")
+                wait_until_settled(page)
+                row["tab_quiz"] = tab_stops_until(page, ".Quiz")
+                page.goto(url, wait_until="load")
+                wait_until_settled(page)
+                row["tab_player"] = tab_stops_until(page, ".animation")
+        finally:
+            context.close()
+    weight = page_weight(browser, url)
+    row["gzip"], row["bytes"] = weight["gzip"], weight["bytes"]
+    return row
+
+
+def _impacts(violations):
+    counts = {}
+    for v in violations:
+        counts[v["impact"]] = counts.get(v["impact"], 0) + v["nodes"]
+    order = ("critical", "serious", "moderate", "minor", "none")
+    return " ".join(f"{k[0]}{counts[k]}" for k in order if k in counts) or "0"
+
+
+def main(argv):
+    """``python tests/browser_utils.py audit [DIR]``: the per-page table of the built site in DIR (_build/html)."""
+    from playwright.sync_api import sync_playwright
+
+    directory = Path(argv[1]) if len(argv) > 1 else HTML
+    with serve_directory(directory) as base, sync_playwright() as pw:
+        browser = launch_browser(pw)
+        print("| page | axe light (c/s/m/mi nodes) | axe dark | rules | Tab to 1st check | Tab to 1st player |"
+              " gzip KiB | raw KiB |")
+        print("|---|---|---|---|---|---|---|---|")
+        try:
+            for doc in toc_files():
+                row = audit_page(browser, f"{base}{doc}.html")
+                rules = sorted({v["id"] for m in ("light", "dark") for v in row[m]})
+                print(f"| {doc} | {_impacts(row['light'])} | {_impacts(row['dark'])} | {', '.join(rules)} | "
+                      f"{row['tab_quiz'] if row['tab_quiz'] is not None else '-'} | "
+                      f"{row['tab_player'] if row['tab_player'] is not None else '-'} | "
+                      f"{row['gzip'] / 1024:.0f} | {row['bytes'] / 1024:.0f} |", flush=True)
+        finally:
+            browser.close()
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["audit"]:
+    main(sys.argv[1:])
+
+
+@pytest.fixture(scope="session")
+def reader_browser():
+    """One headless Debian Chromium for the reader's audit tests (each test opens fresh, empty contexts in it)."""
+    from playwright.sync_api import sync_playwright
+
+    require_chromium()
+    with sync_playwright() as pw:
+        browser = launch_browser(pw)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def open_in(browser, url, mode=None, width=1280, height=900):
+    """(context, page, log): ``url`` opened in a fresh context of ``browser``, in colour ``mode`` (None: the
+    theme's default), settled (load, quiet network, MathJax done). ``log`` gathers console errors, uncaught
+    exceptions and requests that left localhost (which are blocked). Close the context when done."""
+    from urllib.parse import urlsplit
+
+    context = browser.new_context(viewport={"width": width, "height": height})
+    log = []
+
+    def route(r):
+        if urlsplit(r.request.url).hostname in ("127.0.0.1", "localhost") or r.request.url.startswith(("data:", "blob:")):
+            r.continue_()
+        else:
+            log.append(f"request outside localhost: {r.request.url}")
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", lambda m: m.type == "error" and log.append(f"console error: {m.text}"))
+    page.on("pageerror", lambda e: log.append(f"uncaught exception: {e}"))
+    if mode:
+        set_colour_mode(page, mode)
+    page.goto(url, wait_until="load")
+    wait_until_settled(page)
+    return context, page, log
