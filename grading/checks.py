@@ -9,8 +9,10 @@ Each finding is a dict ``{"kind": ..., "detail": ...}``; the summary lists them.
 import re
 
 from .course import grade_cells, is_answer, is_test, points
-from .preprocessors import ANSWER_KEY, KERNEL_DIED, KERNEL_HUNG, LEFT_RUNNING, MARK, NOT_RUN, SANITIZED
+from .preprocessors import ANSWER_KEY, KERNEL_DIED, KERNEL_HUNG, LEFT_RUNNING, MARK, NOT_RUN
 from .sandbox import Limits
+from .sanitize import MARK as SANITIZE_MARK
+from .sanitize import NOTE as SANITIZE_NOTE
 
 #: Errors that are no news in an answer cell: the stub of an unanswered question, and the interrupt of a timeout.
 UNREMARKABLE = {"NotImplementedError", "KeyboardInterrupt", "CellTimeoutError", KERNEL_DIED, KERNEL_HUNG, NOT_RUN}
@@ -91,8 +93,12 @@ def inspect_graded(graded):
     """Findings in an autograded notebook: timeouts, a dead or hung kernel, cut output, and errors in the cells the
     student wrote (answers and added cells) other than an unanswered stub's NotImplementedError."""
     issues = []
+    removed = f"{SANITIZE_MARK} {SANITIZE_NOTE}"
     for index, cell in enumerate(graded.cells):
         if cell.cell_type != "code":
+            if removed in cell.get("source", ""):
+                issues.append({"kind": "script in output", "detail": f"{_describe(cell, index)} held scripts or "
+                                                                     "other active content; it was removed"})
             continue
         where = _describe(cell, index)
         for output in cell.get("outputs", []):
@@ -124,7 +130,7 @@ def inspect_graded(graded):
                         f"{where} raised {ename}: {str(output.get('evalue', ''))[:120]}")})
             elif output.output_type == "stream" and f"{MARK} output cut" in output.get("text", ""):
                 issues.append({"kind": "output cut", "detail": f"{where} printed too much; its output was cut"})
-            elif output.output_type == "stream" and f"{MARK} {SANITIZED}" in output.get("text", ""):
+            elif output.output_type == "stream" and removed in output.get("text", ""):
                 issues.append({"kind": "script in output", "detail": f"{where} displayed scripts or other active "
                                                                      "content; it was removed"})
             elif output.output_type == "stream" and f"{MARK} {LEFT_RUNNING}" in output.get("text", ""):

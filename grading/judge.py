@@ -411,7 +411,7 @@ class Judge:
                                      "with arrays at once")
         except (KernelGone, KernelHung):
             raise
-        except Exception as caught:  # the test failed: its message is the verdict
+        except Exception as caught:  # noqa: BLE001 (the test failed: its message is the verdict)
             error = _describe(caught, grade_id, hidden)
         finally:
             self._deadline = None

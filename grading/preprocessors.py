@@ -15,7 +15,6 @@ Every mark these leave in a notebook starts with :data:`MARK`, which is how :mod
 """
 
 import json
-import re
 import time
 from pathlib import Path
 from queue import Empty
@@ -26,7 +25,6 @@ from nbclient.util import run_sync
 from nbformat.v4 import new_output
 from traitlets import Bool, Integer
 
-from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
 
@@ -38,8 +36,7 @@ MARK = "[grader]"
 KERNEL_DIED = "KernelDied"
 KERNEL_HUNG = "KernelHung"
 NOT_RUN = "NotRun"
-#: The notes :class:`SanitizeOutputs` and :class:`ResilientExecute` leave in a cell's output.
-SANITIZED = "output sanitized"
+#: The note :class:`ResilientExecute` leaves in a cell's output.
 LEFT_RUNNING = "processes left running"
 #: The ``ename`` of a call of the answer key (the stub in the sandbox's nnlib raises it).
 ANSWER_KEY = answer_key.ERROR_NAME
@@ -286,40 +283,6 @@ class LimitOutputSize(NbGraderPreprocessor):
             cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and not o.text)]
             cell.outputs.append(new_output("stream", name="stdout", text=(
                 f"\n{MARK} output cut: {cut} characters not shown (at most {self.max_chars} are kept per cell)\n")))
-        return cell, resources
-
-
-#: What makes an output active: a script, a frame or form, an event handler, a javascript: link, or a kind of output
-#: that holds script (JavaScript, SVG).
-ACTIVE_HTML = re.compile(r"<\s*(script|iframe|object|embed|form|meta|link|base)\b|<[^>]*(\son[a-z]+\s*=|javascript:)",
-                         re.I)
-ACTIVE_TYPES = ("application/javascript", "text/javascript", "image/svg+xml")
-
-
-def _is_active(output):
-    data = output.get("data", {}) if output.get("output_type") in ("display_data", "execute_result") else {}
-    return any(mime in data for mime in ACTIVE_TYPES) or any(
-        ACTIVE_HTML.search(value if isinstance(value, str) else "".join(value))
-        for mime, value in data.items() if mime in ("text/html", "text/markdown"))
-
-
-class SanitizeOutputs(SanitizeHTML):
-    """nbconvert's ``SanitizeHTML`` (bleach) on every cell, leaving a note where it removed something.
-
-    Run in autograde, so that the autograded notebook (what Formgrader shows) and the feedback page built from it
-    hold no script, event handler or other active content from a submission: HTML and Markdown keep only harmless
-    tags and attributes, JavaScript, SVG and widget outputs are dropped, images and text stay.
-    """
-
-    enabled = Bool(True, help="Sanitize (nbconvert's own SanitizeHTML is off unless enabled)").tag(config=True)
-
-    def preprocess_cell(self, cell, resources, index):
-        active = cell.cell_type == "code" and any(_is_active(output) for output in cell.get("outputs", []))
-        cell, resources = super().preprocess_cell(cell, resources, index)
-        if active:
-            cell.outputs.append(new_output("stream", name="stdout", text=(
-                f"\n{MARK} {SANITIZED}: active content (scripts, event handlers, JavaScript or SVG) was removed "
-                "from this cell's output\n")))
         return cell, resources
 
 

@@ -209,7 +209,7 @@ def decode(node, deref=None, _depth=0, _budget=None):
         if type(value) is not list or not all(type(pair) is list and len(pair) == 2 for pair in value):
             _fail("a malformed dict")
         keys = _hashable([decode(k, None, _depth + 1, budget) for k, _ in value], list)
-        return dict(zip(keys, [decode(v, deref, _depth + 1, budget) for _, v in value]))
+        return dict(zip(keys, [decode(v, deref, _depth + 1, budget) for _, v in value], strict=True))
     if tag == "ndarray":
         return _array(value, budget)
     if tag == "scalar":

@@ -11,6 +11,7 @@ check stops a run, and the feedback page of a submission that displays scripts r
 
 import csv
 import os
+import re
 import subprocess
 import sys
 import time
@@ -51,6 +52,20 @@ def grade_class(tmp_path_factory, names, extra_env):
     listener.close()
     return {"course": course, "target": target, "cases": cases, "result": result, "survivors": survivors,
             "received": listener.received, "seconds": time.monotonic() - start}
+
+
+#: What makes an output active (the test's own detector, independent of the sanitiser): a script, a frame or form,
+#: an event handler, a javascript: link, or a kind of output that holds script (JavaScript, SVG).
+ACTIVE_HTML = re.compile(r"<\s*(script|iframe|object|embed|form|meta|link|base)\b|<[^>]*(\son[a-z]+\s*=|javascript:)",
+                         re.I)
+ACTIVE_TYPES = ("application/javascript", "text/javascript", "image/svg+xml")
+
+
+def _is_active(output):
+    data = output.get("data", {}) if output.get("output_type") in ("display_data", "execute_result") else {}
+    return any(mime in data for mime in ACTIVE_TYPES) or any(
+        ACTIVE_HTML.search(value if isinstance(value, str) else "".join(value))
+        for mime, value in data.items() if mime in ("text/html", "text/markdown"))
 
 
 def kill(pids):
@@ -226,7 +241,6 @@ def _page_report(page, url, token):
 
 def test_formgrader_gets_no_active_content(attacked):
     """Formgrader shows the autograded notebook: no output in it may hold a script, and no written answer."""
-    from grading.preprocessors import _is_active
 
     graded = nbformat.read(Course(attacked["course"]).autograded_notebook(NAME, "script_output"), as_version=4)
     assert not [output for cell in graded.cells for output in cell.get("outputs", []) if _is_active(output)]
