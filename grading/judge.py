@@ -449,5 +449,5 @@ def _describe(error, grade_id, hidden):
         if isinstance(error, AssertionError) and not message:
             message = "a test failed" + ("" if in_hidden else f" (line {line} of the test cell)")
     if in_hidden:
-        message = f"hidden test: {message}"
+        message = f"hidden test of {grade_id}: {message}"
     return ename, message

@@ -239,7 +239,7 @@ def test_a_hidden_failure_shows_its_message_and_no_source():
               "### END HIDDEN TESTS\n")
     outputs = run(j, source)
     ename, evalue = verdict(outputs)
-    assert (ename, evalue) == ("AssertionError", "hidden test: step agrees with the reference")
+    assert (ename, evalue) == ("AssertionError", "hidden test of test_x: step agrees with the reference")
     text = json.dumps([dict(o) for o in outputs])
     assert "secret_grid" not in text and "0.25" not in text
 
