@@ -20,6 +20,19 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="preloaded kernels are
 #: Run in the kernel: what it can see of itself and its sandbox.
 PROBE = r"""
 import json, os, resource, sys
+def readable(path):
+    try:
+        return open(path, 'rb').read().decode(errors='replace')
+    except OSError as error:
+        return error.errno
+def run_dir():  # the kernel's run folder (where its connection file is): what filesystem, how big, what is in it
+    folder = os.path.dirname(json.load(open(sys.argv[-1]))['ip']) if sys.argv[-1].endswith('.json') else None
+    if folder is None:
+        return None
+    line = [l.split() for l in open('/proc/self/mountinfo') if l.split()[4] == folder]
+    stat = os.statvfs(folder)
+    return {'fs': line[-1][line[-1].index('-') + 1] if line else None, 'bytes': stat.f_blocks * stat.f_frsize,
+            'files': sorted(os.listdir(folder))}
 status = dict(l.split(':\t', 1) for l in open('/proc/self/status').read().splitlines() if ':\t' in l)
 fds = {}
 for fd in os.listdir('/proc/self/fd'):
@@ -42,6 +55,8 @@ print(json.dumps({
         if os.path.isdir('/sys/class/net') else None,
     'sklearn_loaded': 'sklearn.base' in sys.modules,
     'home_writable': os.access(os.path.expanduser('~'), os.W_OK), 'usr_writable': os.access('/usr', os.W_OK),
+    'seccomp': [status['Seccomp'].strip(), status.get('Seccomp_filters', '').strip()],
+    'init_environ': readable('/proc/1/environ'), 'run_dir': run_dir(),
 }))
 """
 
@@ -132,12 +147,44 @@ def test_namespaces_of_its_own(kernels, kind):
     assert facts["net"] in (None, ["lo"])
 
 
+@pytest.mark.parametrize("kind", ["fresh", "preloaded"])
+def test_the_seccomp_filter_is_in_force(kernels, kind):
+    """Mode 2 (a filter) with exactly one filter: bubblewrap's for a fresh kernel, the kernel's own when forked."""
+    assert kernels[kind]["seccomp"] == ["2", "1"]
+
+
+@pytest.mark.parametrize("kind", ["fresh", "preloaded"])
+def test_nothing_of_the_grader_reaches_the_kernel(kernels, kind):
+    """No file of the grader's is open in the kernel: standard input is /dev/null, output and error are
+    ipykernel's own pipes or /dev/null, and no other descriptor is a file (ipykernel keeps a copy of the original
+    standard output: it must not be the grader's log). The sandbox's process 1 shows no environment of the
+    grader's (it is root's bubblewrap: not readable at all)."""
+    facts = kernels[kind]
+    fds = facts["fds"]
+    assert fds["0"] == "/dev/null"
+    assert {fds["1"].split(":")[0], fds["2"].split(":")[0]} <= {"pipe", "/dev/null"}, fds
+    files = [target for target in fds.values() if target.startswith("/") and target != "/dev/null"
+             and not target.startswith(sandbox.HOME + "/.ipython/")]
+    assert files == [], files
+    environ = facts["init_environ"]
+    assert isinstance(environ, int) or "HOME=/root" not in environ and os.environ.get("PATH", "-") not in environ
+
+
+@pytest.mark.parametrize("kind", ["fresh", "preloaded"])
+def test_the_run_folder_is_a_small_tmpfs_of_its_own(kernels, kind):
+    """The kernel's run folder (its sockets) is a tmpfs of sandbox.RUN_DIR_MB, holding its connection file and
+    sockets only, whatever the grader's folder of the same name holds."""
+    folder = kernels[kind]["run_dir"]
+    assert folder["fs"] == "tmpfs" and folder["bytes"] == sandbox.RUN_DIR_MB << 20, folder
+    assert set(folder["files"]) == {sandbox.CONNECTION_FILE, *(f"kernel-{n}" for n in range(1, 6))}, folder
+
+
 def test_the_same_sandbox_either_way(kernels):
     fresh, preloaded = kernels["fresh"], kernels["preloaded"]
     fresh["env"].pop("OLDPWD", None)  # the shell that copies the submission changes folder
     for key in ("KMP_DUPLICATE_LIB_OK", "KMP_INIT_AT_FORK"):  # set by scikit-learn's import, preloaded
         assert preloaded["env"].pop(key) == {"KMP_DUPLICATE_LIB_OK": "True", "KMP_INIT_AT_FORK": "FALSE"}[key]
-    for fact in ("env", "cwd", "files", "mounts", "limits", "net"):
+    for fact in ("env", "cwd", "files", "mounts", "limits", "net", "seccomp", "run_dir"):
         assert preloaded[fact] == fresh[fact], f"{fact} differs: {preloaded[fact]} (preloaded), {fresh[fact]} (fresh)"
     assert sandbox.kernel_environment().items() <= preloaded["env"].items()
     assert preloaded["cwd"] == sandbox.WORK and preloaded["files"] == ["answer.txt"]

@@ -6,7 +6,8 @@ io_uring_setup, keyctl, ...) is graded next to an honest classmate through the r
 grade``, two at a time), once with kernels forked from the preloaded process and once with kernels started from
 scratch: every call is refused with EPERM, the rest of the notebook is still graded (full marks), and the honest
 grade is the solution's. The canary runs the same code in the same sandbox without the filter: there the calls work
-or fail otherwise, so each check can fail. Every exercise's solution still gets full marks under the filter.
+or fail otherwise, so each check can fail. (The honest classmate's full marks show that numpy, matplotlib,
+ipykernel and zmq need nothing the filter refuses.)
 """
 
 import csv
@@ -167,21 +168,3 @@ def test_the_filter_itself():
     assert facts["personality_norandom"] == facts["personality_high_bits"] == errno.EPERM
     assert facts["socket_vsock"] == facts["socket_packet"] == facts["socket_alg"] == errno.EAFNOSUPPORT
     assert facts["fork"] == 7 and facts["subprocess"] == 0
-
-
-@pytest.mark.skipif(os.geteuid() != 0, reason="preloaded kernels (the default where the grader is root)")
-def test_every_exercise_solution_gets_full_marks_under_the_filter(tmp_path_factory):
-    """numpy, scikit-learn, matplotlib, ipykernel and zmq need nothing the filter refuses: every exercise's solution
-    gets all its points, graded in the sandbox with the filter."""
-    import nbformat
-
-    names = exercises()
-    course = make_course(tmp_path_factory.mktemp("course"), names)
-    src = tmp_path_factory.mktemp("download")
-    (src / HONEST).mkdir()
-    for name in names:
-        nbformat.write(exercise(name).answered(), src / HONEST / f"{name}.ipynb")
-    grade(course, src, {})
-    got = scores(course)
-    assert got == {(name, HONEST): pytest.approx(exercise(name).test_points) for name in names}
-    assert HONEST not in attention_kinds(course), attention_kinds(course)
