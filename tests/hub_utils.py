@@ -634,6 +634,18 @@ def hostile_cells(beacon):
     return [*cells, code, tagged, raw]
 
 
+def _back(page, url, tries=3):
+    """Back to ``url`` after a click navigated away (a navigation still under way may interrupt the first try)."""
+    for attempt in range(tries):
+        try:
+            page.wait_for_timeout(300)
+            page.goto(url, wait_until="load")
+            return
+        except Exception:  # noqa: BLE001
+            if attempt == tries - 1:
+                raise
+
+
 def base64_text(text):
     import base64
     return base64.b64encode(text.encode()).decode()
@@ -668,16 +680,19 @@ def what_runs(browser, url, beacon_prefix, screenshot=None, context=None):
     page.goto(url, wait_until="load", timeout=60_000)
     page.wait_for_timeout(500)
     pushed = page.evaluate("window.__pwned.slice()")
-    for index in range(page.locator("a[href]").count()):  # click every link, as a grader might
+    # Click every link of the notebook's cells (the page's own navigation, Formgrader's "next submission", is not
+    # the student's), as a grader might.
+    links = ".cell a[href], .jp-Cell a[href]" if page.locator(".cell, .jp-Cell").count() else "a[href]"
+    for index in range(page.locator(links).count()):
         try:
-            page.locator("a[href]").nth(index).evaluate("a => { a.target = ''; a.click(); }")
-            page.wait_for_timeout(50)
-            if page.url != url:
-                page.goto(url, wait_until="load")
+            page.locator(links).nth(index).evaluate("a => { a.target = ''; a.click(); }")
+            page.wait_for_timeout(100)
+            if page.url.split("#")[0] != url.split("#")[0]:
+                _back(page, url)
             else:
                 pushed += page.evaluate("window.__pwned.slice()")
         except Exception:  # noqa: BLE001 (a link that navigated away mid-evaluation)
-            page.goto(url, wait_until="load")
+            _back(page, url)
     if screenshot:
         page.screenshot(path=str(screenshot), full_page=True)
     context.unroute("**/*", route)

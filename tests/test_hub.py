@@ -746,6 +746,27 @@ def test_formgrader_and_the_assignments_tab_in_the_browser(hub, lesson):
     assert "Assignment List" in offered and "Formgrader" not in offered and "Create" not in offered, offered
 
 
+def test_pages_carry_a_content_security_policy(hub, lesson):
+    """Every server's pages refuse plugins and foreign framing; raw files run no script at all (Jupyter's own default
+    sandbox allows scripts). Read from the headers of the attacker's own server and the instructor's."""
+    import urllib.request
+
+    solver, blank, attacker, newcomer = hub.students
+    policies = {}
+    for user, path in ((attacker, f"/user/{attacker}/files/{EXERCISE}/{EXERCISE}.ipynb"),
+                       (attacker, f"/user/{attacker}/api/status"),
+                       (hub.instructor, f"/user/{hub.instructor}/formgrader/manage_assignments")):
+        client = hub.sessions[user]
+        request = urllib.request.Request(client.url(path), headers={"Authorization": f"token {client.token}"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            policies[path] = response.headers.get("Content-Security-Policy", "")
+    print("\nContent-Security-Policy:", json.dumps(policies, indent=1))
+    files = policies.pop(f"/user/{attacker}/files/{EXERCISE}/{EXERCISE}.ipynb")
+    for path, policy in policies.items():
+        assert "object-src 'none'" in policy and "frame-ancestors 'self'" in policy, (path, policy)
+    assert re.search(r"(^|; )sandbox($|;)", files) and "allow-scripts" not in files and "default-src 'none'" in files
+
+
 ONE_ORIGIN_PAGE = """<!doctype html><title>notes</title><body><script>
 window.__report = {cookie: document.cookie};
 const target = TARGET;
