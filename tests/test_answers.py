@@ -92,16 +92,41 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("answer", chosen, ids=[a.name for a in chosen])
 
 
+@pytest.fixture(scope="class")
+def graded(request, tmp_path_factory):
+    name = request.cls.exercise
+    return grade(name, tmp_path_factory.mktemp(f"graded-{name}"))
+
+
+@pytest.fixture(scope="class")
+def visible_tests(request, tmp_path_factory):
+    name = request.cls.exercise
+    return visible(name, tmp_path_factory.mktemp(f"visible-{name}"))
+
+
+# Read-only cells that use a learner's name on purpose: they run in the learner's kernel, never in the judge.
+KERNEL_CELLS = {"pocket_compare", "first_check", "gradcheck_fixtures", "batches_helper", "curves", "cost_plot"}
+
+
+@pytest.mark.parametrize("name", exercises())
+def test_the_judge_runs_every_given_cell_it_needs(name):
+    """The judge runs the read-only cells that use no answer (imports, data, helpers) itself. A helper's local
+    name that an answer cell also binds would send the whole cell to the student's kernel, and the tests would get
+    the student's numpy and data instead of their own: check the plan the judge makes of the source notebook."""
+    from grading.judge import Plan
+
+    source = exercise(name).source
+    setup = {step[1] for step in Plan(source).steps if step[0] == "setup"}
+    given = {meta(c)["grade_id"]: c.source for c in source.cells
+             if c.cell_type == "code" and meta(c).get("locked") and not meta(c).get("grade")
+             and not meta(c).get("solution")}
+    assert given, f"{name} has no read-only code cell"
+    wrong_side = {grade_id for grade_id, text in given.items() if (text in setup) == (grade_id in KERNEL_CELLS)}
+    assert not wrong_side, f"{name}: cells on the wrong side of the judge: {sorted(wrong_side)}"
+
+
 class Answers:
     exercise = None
-
-    @pytest.fixture(scope="class")
-    def graded(self, tmp_path_factory):
-        return grade(self.exercise, tmp_path_factory.mktemp(f"graded-{self.exercise}"))
-
-    @pytest.fixture(scope="class")
-    def visible_tests(self, tmp_path_factory):
-        return visible(self.exercise, tmp_path_factory.mktemp(f"visible-{self.exercise}"))
 
     def full_marks(self):
         return {meta(c)["grade_id"]: float(meta(c)["points"]) for c in exercise(self.exercise).source.cells
