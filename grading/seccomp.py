@@ -7,7 +7,7 @@ interfaces with a history of privilege escalations (``perf_event_open``, ``bpf``
 the key rings), mounts and namespaces (``mount`` and the new mount API, ``pivot_root``, ``chroot``, ``unshare``,
 ``setns``, ``clone`` with a namespace flag), the machine's own controls (modules, ``kexec``, ``reboot``, swap,
 accounting, quotas, the clock, the host name, ``syslog``), personalities other than Linux's (no turning off address
-randomisation), pushing characters into a terminal (``TIOCSTI``, ``TIOCLINUX``) and socket families other than
+randomisation), becoming root (``setuid(0)`` and the like, even in a user namespace), pushing characters into a terminal (``TIOCSTI``, ``TIOCLINUX``) and socket families other than
 Unix, IP and netlink (``AF_VSOCK`` would reach the hypervisor, ``AF_PACKET`` raw frames). ``clone3`` answers
 ``ENOSYS``, so that the C library falls back to ``clone``, whose flags the filter can see. System calls of another
 architecture (the 32-bit ``int 0x80`` gate, x32) all answer ``ENOSYS``: a deny-list only holds for the
@@ -43,6 +43,9 @@ DENIED = (
 NAMESPACE_FLAGS = {"CLONE_NEWNS": 0x00020000, "CLONE_NEWCGROUP": 0x02000000, "CLONE_NEWUTS": 0x04000000,
                    "CLONE_NEWIPC": 0x08000000, "CLONE_NEWUSER": 0x10000000, "CLONE_NEWPID": 0x20000000,
                    "CLONE_NEWNET": 0x40000000}
+#: System calls that change user or group ids, and which of their arguments are ids: none may become 0 (root).
+TO_ROOT = {"setuid": (0,), "setgid": (0,), "setfsuid": (0,), "setfsgid": (0,), "setreuid": (0, 1),
+           "setregid": (0, 1), "setresuid": (0, 1, 2), "setresgid": (0, 1, 2)}
 #: ioctl() requests refused: pushing input into a terminal.
 IOCTLS = {"TIOCSTI": 0x5412, "TIOCLINUX": 0x541C}
 #: Socket families allowed (all others answer EAFNOSUPPORT): AF_UNIX, AF_INET, AF_INET6, AF_NETLINK.
@@ -77,6 +80,10 @@ def build():
     for flag in NAMESPACE_FLAGS.values():
         f.add_rule(eperm, "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag))
     f.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
+    # becoming root: refused with EPERM, in a user namespace too (where it would answer EINVAL); ids are 32 bits
+    for name, positions in TO_ROOT.items():
+        for position in positions:
+            f.add_rule(eperm, name, sc.Arg(position, sc.MASKED_EQ, 0xFFFFFFFF, 0))
     # personality: refused unless the kernel's 32 bits of its argument are all 0 (Linux's own) or all 1 (the query).
     # A rule compares an argument once, so: refused when any two neighbouring bits (in a circle) differ, which is
     # exactly when the bits are neither all 0 nor all 1.

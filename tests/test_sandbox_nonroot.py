@@ -67,6 +67,16 @@ def _kill_all(uid):
     psutil.wait_procs(left, timeout=10)
 
 
+def _instructor_files(course):
+    """``{path: sha256}`` of what the attacks aim at in the course copy: solutions, configuration, grading code (a
+    snapshot of the copy itself, so that the course's own files changing meanwhile is no finding)."""
+    import hashlib
+
+    files = [course / "nbgrader_config.py", *sorted((course / "solutions").rglob("*")),
+             *sorted((course / "grading").glob("*.py"))]
+    return {str(p.relative_to(course)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.is_file()}
+
+
 def _as_user(user, argv, cwd, env, timeout):
     return subprocess.run(["runuser", "-u", user, "--", "env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv],
                           cwd=cwd, text=True, capture_output=True, timeout=timeout)
@@ -111,6 +121,7 @@ def attacked(assistant):
     squat_before = sorted((p.name, p.lstat().st_mtime_ns) for p in squat.iterdir()) if made_squat else None
 
     course = make_course(base / "course", [NAME])
+    course_before = _instructor_files(course)
     listener = ga.Listener()
     target = ga.Target(course=course, exercise=NAME, port=listener.port)
     ex = exercise()
@@ -130,7 +141,7 @@ def attacked(assistant):
     squat_after = sorted((p.name, p.lstat().st_mtime_ns) for p in squat.iterdir()) if made_squat else None
     yield {"course": course, "target": target, "cases": cases, "result": result, "survivors": survivors,
            "received": listener.received, "seconds": time.monotonic() - start, "squat": (squat_before, squat_after),
-           "uid": uid}
+           "uid": uid, "course_before": course_before, "course_after": _instructor_files(course)}
     for pid, _ in survivors + ga.surviving_processes(target):
         try:
             os.kill(pid, 9)
@@ -193,7 +204,10 @@ def test_no_process_survives(attacked):
 
 
 def test_the_instructors_side_is_unchanged(attacked):
-    assert ga.instructor_side_changes(attacked["target"]) == []
+    target = attacked["target"]
+    planted = [path for path in target.planted() + [Path("/tmp") / target.marker] if os.path.lexists(path)]
+    assert planted == []
+    assert attacked["course_after"] == attacked["course_before"]
     assert set(scores(attacked["course"])) == set(attacked["cases"])
 
 

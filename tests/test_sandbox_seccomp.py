@@ -140,6 +140,11 @@ def test_the_filter_itself():
                 "personality_high_bits": call(135, 0x100040000),
                 "socket_vsock": call(41, 40, 1, 0), "socket_packet": call(41, 17, 3, 0),
                 "socket_alg": call(41, 38, 5, 0),
+                # this process is root: only the filter stops these
+                "setuid_root": call(105, 0), "setuid_root_high_bits": call(105, 1 << 32),
+                "setresuid_root": call(117, -1, 0, -1), "setresgid_root": call(119, -1, -1, 0),
+                "setfsuid_root": call(122, 0),
+                "setresuid_other": call(117, -1, -1, -1),
             }
             for family in (socket.AF_UNIX, socket.AF_INET, socket.AF_INET6):
                 socket.socket(family).close()
@@ -168,3 +173,6 @@ def test_the_filter_itself():
     assert facts["personality_norandom"] == facts["personality_high_bits"] == errno.EPERM
     assert facts["socket_vsock"] == facts["socket_packet"] == facts["socket_alg"] == errno.EAFNOSUPPORT
     assert facts["fork"] == 7 and facts["subprocess"] == 0
+    assert facts["setuid_root"] == facts["setuid_root_high_bits"] == facts["setresuid_root"] == errno.EPERM
+    assert facts["setresgid_root"] == facts["setfsuid_root"] == errno.EPERM
+    assert facts["setresuid_other"] == 0  # changing nothing is allowed
