@@ -10,11 +10,18 @@ What the kernel of a submission gets, and nothing more:
   course's library (``nnlib``), a private writable HOME that holds a copy of the submission's folder, and a private
   ``/tmp``, both size-limited; nothing else of the machine: not ``solutions/``, the gradebook, ``grades/``,
   ``submitted/``, ``autograded/``, ``feedback/``, other students' work, any home folder or the course's git data;
-- limits (:class:`Limits`, each set by an environment variable): memory, CPU time, processes, file size, disk.
+- limits (:class:`Limits`, each set by an environment variable): memory, CPU time, processes, file size, disk;
+- a seccomp filter (grading/seccomp.py): the system calls a notebook never needs and an attacker would (ptrace,
+  perf_event_open, bpf, io_uring, mounts, namespaces, ...) answer EPERM;
+- nothing of the grader: not its environment (bubblewrap itself starts with a clean one), its standard input or
+  output, or any file it has open.
 
 The trusted side (nbgrader, the gradebook, the records) stays outside and talks to the kernel only through the
-kernel protocol, over ZeroMQ IPC sockets in a run folder of its own that is bound into the sandbox and locked
-(root-owned, not writable by the kernel) once the kernel is up.
+kernel protocol, over ZeroMQ IPC sockets in the kernel's run folder: inside the sandbox a 1 MiB tmpfs of its own
+(the grader reaches the sockets through ``/proc/<the sandbox's init>/root``), outside a folder under the grader's
+:func:`run_root` (never a name in the shared /tmp another user could take first). Without root, bubblewrap runs as
+the grader's own user in a user namespace; the kernel is then the sandbox's process 1, so that no process of
+bubblewrap's (its environment, its memory) is within its reach.
 
 The sandbox fails closed: :func:`check` raises :class:`SandboxError`, saying what is missing and how to install it,
 and the autograde stops before grading anyone. ``SANDBOX=0`` switches it off for trusted work; every run that used
@@ -663,7 +670,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         raise SandboxError("the sandbox of a kernel did not come up (bubblewrap stopped or took over a minute)")
 
     def lock_run_dir(self):
-        """Once the kernel has made its sockets, take the run folder back: the kernel can no longer write in it."""
+        """Once the kernel has made its sockets, take the run folder back (defence in depth: the sandbox shows the
+        kernel a tmpfs of its own at that path, never this folder)."""
         if os.geteuid() == 0:
             os.chown(self.run_dir, 0, 0)
             os.chmod(self.run_dir, 0o711)
