@@ -425,3 +425,17 @@ def test_concept_checks_of_chapters_4_to_6_need_thought(books):
     assert positions.count(0) <= total // 3, f"the right answer is first in {positions.count(0)} of {total}"
     assert len(set(positions)) >= 3, f"the right answer's positions: {positions}"
     assert longest <= total // 3, f"the right answer is the longest in {longest} of {total}"
+
+
+def test_ch6_alpha_over_seeds_table_backs_the_prose(books):
+    nb = books[CH6]
+    rows = {line.split()[0]: numbers(line) for line in out(nb, "code-alpha-seeds-table").splitlines()
+            if line.split() and line.split()[0] in ("mean", "std", "min", "max")}
+    alphas = [0.0, 0.01, 0.1, 1.0]
+    best = alphas[int(np.argmax(rows["mean"]))]
+    assert best == 0.1
+    others_best = max(value for alpha, value in zip(alphas, rows["max"]) if alpha != best)
+    worst_of_best = rows["min"][alphas.index(best)]
+    assert worst_of_best > others_best, "the prose says the winner's worst seed beats every other seed"
+    quoted(md(nb, "md-paired"), f"({worst_of_best:.3f})")
+    assert "progress_bar" not in cell(nb, "code-alpha-seeds-table").source  # a bar's cell is never compared
