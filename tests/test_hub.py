@@ -828,9 +828,12 @@ def test_formgrader_runs_no_student_script(hub, lesson):
             assert not pushed and not fetched and not dialogs, (pushed, fetched, dialogs)
             # 2. A reflected id: a link to a Formgrader page whose student id closes Formgrader's inline script.
             reflected = f"{formgrader}/manage_students/" + quote('";window.__pwned.push("reflected");"', safe="")
+            assert context.request.get(reflected).status == 400, "Formgrader rendered a page for a script id"
             page = context.new_page()
-            response = page.goto(reflected)
-            assert response.status == 400, response.status
+            try:
+                page.goto(reflected)
+            except Exception:  # noqa: BLE001 (Chromium shows its own error page for an empty 400)
+                pass
             assert page.evaluate("window.__pwned || []") == []
             control = page.goto(f"{formgrader}/manage_students/{solver}")
             assert control.status == 200, "the control: a plain id opens"
