@@ -50,7 +50,7 @@ ATTACKS = {
     # attach to a sibling process (another process of the same user: no Yama here, so only seccomp stops it)
     "ptrace": "sibling = subprocess.Popen(['sleep', '30'])\ntry:\n"
               "    call('ptrace', N['ptrace'], 16, sibling.pid, 0, 0)  # PTRACE_ATTACH\n"
-              "finally:\n    sibling.kill()",
+              "finally:\n    sibling.kill()\n    sibling.wait()",
     # read another address space (our own: the call works wherever it is allowed)
     "process_vm_readv": "buf = ctypes.create_string_buffer(b'secret', 8)\nout = ctypes.create_string_buffer(8)\n"
                         "class IoVec(ctypes.Structure):\n"
@@ -120,16 +120,17 @@ def outcomes(text):
 
 
 def graded_outcomes(notebook_path):
-    """The outcomes printed in an autograded notebook, and the errors of its attack cells ``{name: evalue}``."""
+    """The outcomes printed in an autograded notebook, and the errors of its cells: ``{name: "ename: evalue"}`` for
+    an attack's cell (by the name it printed), ``{"cell N": ...}`` for a cell that printed none (a timeout, say)."""
     nb = nbformat.read(notebook_path, as_version=4)
     text, errors = [], {}
-    for cell in nb.cells:
+    for index, cell in enumerate(nb.cells):
+        printed = outcomes("".join(o.get("text", "") for o in cell.get("outputs", [])
+                                   if o.get("output_type") == "stream"))
+        text += [f"SYSCALL {name} {outcome}" for name, outcome in printed.items()]
         for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream":
-                text.append(output.get("text", ""))
-            elif output.get("output_type") == "error":
-                found = outcomes("".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream"))
-                for name in found:
+            if output.get("output_type") == "error":
+                for name in printed or [f"cell {index + 1}"]:
                     errors[name] = f"{output.get('ename')}: {output.get('evalue')}"
     return outcomes("\n".join(text)), errors
 

@@ -214,8 +214,8 @@ def test_the_instructors_side_is_unchanged(attacked):
 @pytest.mark.skipif(gs.numbers() is None, reason="the attacks use x86-64 system call numbers")
 def test_the_seccomp_filter_holds_on_this_path(attacked):
     graded = attacked["course"] / "autograded" / SECCOMP / NAME / f"{NAME}.ipynb"
-    outcomes, _ = gs.graded_outcomes(graded)
-    assert set(outcomes) == set(gs.ATTACKS), outcomes
+    outcomes, errors = gs.graded_outcomes(graded)
+    assert set(outcomes) == set(gs.ATTACKS), (outcomes, errors)
     assert "Operation not permitted" in outcomes.pop("unshare_tool")
     assert outcomes == {name: 1 for name in outcomes}, outcomes
 
