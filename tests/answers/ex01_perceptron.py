@@ -67,4 +67,4 @@ CASES = [
 ]
 
 # Wrong answers that pass every visible test.
-GAPS = {"pocket_keeps_later_tie"}
+GAPS = set()
