@@ -617,7 +617,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             self.own_pids = {waiter, *(child.pid for child in psutil.Process(init).children())}
         else:
             init = await self._sandbox_init()
-        self._connect_through(init)
+        await self._pin_sockets(init)
 
     async def _sandbox_init(self):
         """The sandbox's first process (outside pid): bubblewrap's child, in the sandbox's own mount namespace."""
@@ -638,16 +638,84 @@ class SandboxedKernelManager(AsyncKernelManager):
             await asyncio.sleep(0.002)
         raise SandboxError("the sandbox of a kernel did not come up (bubblewrap stopped or took over a minute)")
 
-    def _connect_through(self, init):
-        """The kernel's sockets are in the sandbox's own run folder (a tmpfs): the grader reaches them through the
-        root of the sandbox's init process. (A connection made before bubblewrap has finished is simply retried.)"""
-        ip = f"/proc/{init}/root{self.run_dir}/kernel"
-        longest = max(len(f"{ip}-{port}") for port in self.ports)
+    async def _pin_sockets(self, init):
+        """The kernel's sockets are in the sandbox's own run folder (a tmpfs the kernel can write in; without root
+        the kernel owns every folder of the sandbox). Once the kernel has made them, the grader opens each one
+        through the root of the sandbox's init process, folder by folder, following no link (an absolute link
+        there would be resolved in the grader's own file system), checks that it is a socket, and keeps it open;
+        its clients connect through links to these open files (``/proc/self/fd/N``) in a folder of the grader's
+        own. Whatever the kernel later renames or replaces in its folder, the grader only ever connects to the
+        sockets the kernel made at its start."""
+        import psutil
+
+        flags = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
+        wanted = {port: f"kernel-{port}" for port in self.ports}
+        deadline = time.monotonic() + 60
+        while True:
+            pinned = self._open_sockets(init, wanted, flags)
+            if pinned is not None:
+                break
+            outer = psutil.Process(self.provisioner.pid) if self.provisioner.pid else None
+            if (outer is None or not outer.is_running() or outer.status() == psutil.STATUS_ZOMBIE
+                    or time.monotonic() > deadline):
+                return  # the kernel died (or never made its sockets): jupyter_client reports it
+            await asyncio.sleep(0.005)
+        folder = self.run_dir / "sockets"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        for port, fd in pinned.items():
+            link = folder / f"kernel-{port}"
+            if os.path.lexists(link):
+                os.unlink(link)
+            os.symlink(f"/proc/self/fd/{fd}", link)
+        self._close_sockets()
+        self._pinned = pinned
+        self.ip = str(folder / "kernel")
+        longest = max(len(f"{self.ip}-{port}") for port in self.ports)
         if longest > SOCKET_PATH_MAX:
-            raise SandboxError(f"the kernel's socket paths would be {longest} characters long, over the "
+            raise SandboxError(f"the kernel's socket paths are {longest} characters long, over the "
                                f"{SOCKET_PATH_MAX} a Unix socket allows: the run root {run_root()} is too deep "
                                "(set TMPDIR or XDG_RUNTIME_DIR to a shorter folder)")
-        self.ip = ip
+
+    def _open_sockets(self, init, wanted, flags):
+        """``{port: open file}`` of the kernel's sockets, or None while one of them is not there yet. A link, or
+        anything but a folder or a socket, on the way stops the kernel's start."""
+        opened = []
+        try:
+            try:
+                current = os.open(f"/proc/{init}/root", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            except OSError:
+                return None
+            opened.append(current)
+            for part in self.run_dir.relative_to("/").parts:
+                try:
+                    current = os.open(part, flags | os.O_DIRECTORY, dir_fd=current)
+                except FileNotFoundError:
+                    return None
+                except OSError:  # a link (ENOTDIR, ELOOP) or anything else that is not a folder
+                    raise SandboxError(f"the kernel replaced a folder of its run folder's path ({part}) with "
+                                       "something else: it is not started") from None
+                opened.append(current)
+            pinned = {}
+            for port, name in wanted.items():
+                try:
+                    fd = os.open(name, flags, dir_fd=current)
+                except FileNotFoundError:
+                    return None
+                opened.append(fd)
+                if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                    raise SandboxError(f"the kernel's {name} is not a socket: it is not started")
+                pinned[port] = fd
+            for fd in pinned.values():
+                opened.remove(fd)
+            return pinned
+        finally:
+            for fd in opened:
+                os.close(fd)
+
+    def _close_sockets(self):
+        for fd in getattr(self, "_pinned", {}).values():
+            os.close(fd)
+        self._pinned = {}
 
     async def _sandbox_ready(self):
         """The sandbox's init process and its waiter (outside pids), once bubblewrap has built it and the copy of
@@ -679,6 +747,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
         self._close_seccomp()
+        self._close_sockets()
         if not restart:
             _SANDBOXES.pop(self.uid, None)
             kill_leftovers(self.uid)

@@ -250,3 +250,66 @@ def test_a_request_for_root_is_refused(tmp_path):
         box.kill()
         box.wait()
         lock.close()
+
+
+#: Run in the kernel: replace each of its sockets with a link to a socket of the grader's machine (the bait).
+HIJACK = r"""
+import json, os, sys
+folder = os.path.dirname(json.load(open(sys.argv[-1]))['ip'])
+for name in sorted(os.listdir(folder)):
+    if name.startswith('kernel-'):
+        os.rename(os.path.join(folder, name), os.path.join(folder, 'old-' + name))
+        os.symlink(BAIT, os.path.join(folder, name))
+print(sorted(os.listdir(folder)))
+"""
+
+
+@pytest.mark.parametrize("kind", ["fresh", "preloaded"])
+def test_the_kernel_cannot_redirect_the_graders_connections(kind, tmp_path):
+    """The grader reaches the kernel's sockets through the sandbox's file system, which the kernel may change: a
+    kernel that swaps its sockets for links to a socket outside (an absolute link would be followed in the grader's
+    own file system) gets no connection there; a client made afterwards still talks to the real kernel."""
+    import socket
+
+    bait_path = tmp_path / "bait.sock"
+    bait = socket.socket(socket.AF_UNIX)
+    bait.bind(str(bait_path))
+    bait.listen(8)
+    bait.settimeout(0.5)
+    sandbox.SandboxedKernelManager.preload = kind == "preloaded"
+
+    async def scenario():
+        km = sandbox.SandboxedKernelManager(kernel_name="python3")
+        folder = tmp_path / "submission"
+        folder.mkdir()
+        os.chmod(tmp_path, 0o755)
+        await km.start_kernel(cwd=str(folder))
+        try:
+            kc = km.client()
+            kc.start_channels()
+            await kc.wait_for_ready(timeout=60)
+            reply = await kc.execute_interactive(f"BAIT = {str(bait_path)!r}\n" + HIJACK, timeout=30)
+            assert reply["content"]["status"] == "ok", reply["content"]
+            kc.stop_channels()
+            fresh_client = km.client()  # connects anew, after the swap
+            fresh_client.start_channels()
+            await fresh_client.wait_for_ready(timeout=30)
+            answer = await fresh_client.execute_interactive("print(6 * 7)", timeout=30)
+            fresh_client.stop_channels()
+            return answer["content"]["status"]
+        finally:
+            await km.shutdown_kernel(now=True)
+
+    try:
+        status = asyncio.run(scenario())
+    finally:
+        sandbox.SandboxedKernelManager.preload = False
+    try:
+        connection, _ = bait.accept()
+        connection.close()
+        reached = True
+    except (socket.timeout, TimeoutError):
+        reached = False
+    bait.close()
+    assert status == "ok"
+    assert not reached, "the grader connected to the socket the kernel's link pointed at"
