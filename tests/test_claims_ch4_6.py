@@ -113,7 +113,7 @@ def test_ch4_britz_prints_a_mean_loss_and_steps_on_the_sum(books):
     Z2 = A1 @ W2 + b2
     P = np.exp(Z2) / np.exp(Z2).sum(axis=1, keepdims=True)
     britz_loss = (np.sum(-np.log(P[np.arange(n), y])) + lam / 2 * (np.sum(W1**2) + np.sum(W2**2))) / n
-    assert f"loss {britz_loss:.6f}" in out(nb, "ch04-20")
+    assert f"loss {britz_loss:.6f}" in out(nb, "ch04-20-print")
     delta = P.copy()
     delta[np.arange(n), y] -= 1
     britz_dW2 = A1.T @ delta + lam * W2  # summed over the examples, as in his code
