@@ -439,3 +439,10 @@ def test_ch6_alpha_over_seeds_table_backs_the_prose(books):
     assert worst_of_best > others_best, "the prose says the winner's worst seed beats every other seed"
     quoted(md(nb, "md-paired"), f"({worst_of_best:.3f})")
     assert "progress_bar" not in cell(nb, "code-alpha-seeds-table").source  # a bar's cell is never compared
+
+
+def test_ch5_interval_of_its_test_score(books):
+    printed = out(books[CH5], "code-accuracy-accuracy-score-y")
+    k, n = map(int, re.search(r"\((\d+) of (\d+) test wines correct\)", printed).groups())
+    low, high = wilson(k, n)
+    quoted(md(books[CH5], "md-one-split-is-one"), f"{k} of {n}", f"[{low:.3f}, {high:.3f}]")
