@@ -10,12 +10,15 @@ Cells are found by their ids (``ch04-...``, ``code-...``), which the chapters ke
 """
 
 import ast
+import itertools
 import math
 import re
 
+import browser_utils as bu
 import nbformat
 import numpy as np
 import pytest
+from concept_checks import concept_checks, quiz_call
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import r2_score
@@ -25,10 +28,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import nnlib
-from concept_checks import concept_checks, quiz_call
 from nnlib.datasets import load_wine_frame, moons, moons_initial_weights
-
-import browser_utils as bu
 
 CH4, CH5, CH6 = "04_moons_network", "05_wine_mlp", "06_evaluating"
 NUMBER = r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
@@ -273,7 +273,7 @@ def test_ch6_sigmoid_shrink_factor_is_the_geometric_mean_of_its_table(books):
     logistic = [row[1] for row in table_rows(table, 4)]  # layer, logistic, tanh, relu
     assert len(logistic) == 7
     geometric_mean = (logistic[-1] / logistic[0]) ** (1 / 6)
-    steps = [b / a for a, b in zip(logistic, logistic[1:])]
+    steps = [b / a for a, b in itertools.pairwise(logistic)]
     assert f"{geometric_mean:.1f}" == "6.5"
     printed = out(nb, "code-gradient-ratios")
     # the table shows two digits, so the step ratios recomputed from it are only good to about 10 %
