@@ -40,7 +40,7 @@ CASES = [
          "    mine = backward(params, cache, y)\n    return {name: rel_error(grads[name], mine[name]) for name in params}")]},
           {"test_gradcheck": 0, "test_bug": 0},
           "compares backward_fn with the learner's own backward instead of centred differences (errors exactly 0)"),
-    wrong("bug_inverted", {"bug_answer": [("if error > 1e-2}", "if error < 1e-2}")]},
+    wrong("bug_inverted", {"bug_answer": [("if relative > 1e-2}", "if relative < 1e-2}")]},
           {"test_bug": 0},
           "keeps the names of the right gradients"),
     # ---- valid ------------------------------------------------------------------------------------------------

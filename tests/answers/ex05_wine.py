@@ -21,8 +21,9 @@ CASES = [
           {"test_scale": 0},
           "the test set standardised with its own statistics"),
     wrong("train_unscaled", {"train_answer": [("model.fit(X_train_scaled, y_train)", "model.fit(X_train, y_train)")]},
-          {"test_train": 0},
-          "trained on the raw measurements"),
+          {"test_train": 0, "test_evaluate": 0},
+          "trained on the raw measurements, a DataFrame: predicting on the scaled arrays of part 3 then warns that "
+          "the feature names are missing, and a test that writes to stderr scores 0 (nbgrader's rule)"),
     wrong("train_on_test_too", {"train_answer": [
         ("model.fit(X_train_scaled, y_train)", "model.fit(np.vstack([X_train_scaled, X_test_scaled]), np.concatenate([y_train, y_test]))")]},
           {"test_train": 0},
@@ -30,9 +31,9 @@ CASES = [
     wrong("train_no_seed", {"train_answer": [(MODEL, MODEL.replace(", random_state=0", ""))]},
           {"test_train": 0, "test_measure": 0},
           "no seed: another network on every run, so no refit (parts 2 and 5) gets the same weights"),
-    wrong("evaluate_arguments_swapped", {"evaluate_answer": [("confusion_matrix(y_test, y_pred)", "confusion_matrix(y_pred, y_test)")]},
+    wrong("evaluate_over_classes", {"evaluate_answer": [("accuracy = np.trace(cm) / cm.sum()", "accuracy = np.trace(cm) / len(cm)")]},
           {"test_evaluate": 0},
-          "predictions first: the matrix is transposed"),
+          "divides by the number of classes instead of the number of wines"),
     wrong("evaluate_unscaled", {"evaluate_answer": [("model.predict(X_test_scaled)", "model.predict(X_test.to_numpy())")]},
           {"test_evaluate": 0},
           "predicts on the raw test measurements"),
