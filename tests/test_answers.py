@@ -151,7 +151,9 @@ class Answers:
         assert graded[HONEST] == self.full_marks()
         assert visible_tests[HONEST], "the reference solution fails a visible test"
 
-    def test_wrong_answer_loses_the_points_of_what_it_breaks(self, graded, answer):
+    def test_wrong_answer_loses_the_points_of_what_it_breaks(self, graded, answer, request):
+        if answer.judge_gap:  # a known limit of the grader: this must start to pass once it is fixed
+            request.applymarker(pytest.mark.xfail(strict=True, reason=answer.judge_gap))
         full = self.full_marks()
         expected = {**full, **{test: float(points) for test, points in answer.scores.items()}}
         assert set(answer.scores) <= set(full), f"unknown test cells {set(answer.scores) - set(full)}"
