@@ -111,7 +111,7 @@ def rewrite_players(text, images_dir, prefix):
     text = ANIMATION_CLASS.sub(once, text)
     alts = {m["id"]: html.unescape(m["alt"]) for m in PLAYER_IMG.finditer(text)}
     text = PLAYER_IMG.sub(lambda m: f'<img alt="{m["alt"]}" id="_anim_img{m["id"]}" loading="lazy" decoding="async" '
-                                    f'width="100%" class="anim-frame">', text)
+                                    f'class="anim-frame">', text)
     text = SLIDER.sub(lambda m: m.group(1) + f' aria-label="{html.escape("Frame of the player: " + alts.get(m["id"], "animation"))}"', text)
     # The repetition radios: a form with a name is a landmark, and both players' had the same name. Unnamed, with
     # its radios in a fieldset whose legend says which player they belong to.
@@ -127,10 +127,21 @@ def rewrite_players(text, images_dir, prefix):
 # Scripts, MathJax, images, description -------------------------------------------------------------------------
 
 FA_JS = re.compile(r'\s*<script src="[^"]*fontawesome/[\d.]+/js/all\.min\.js[^"]*"></script>')
+FA_CSS = re.compile(r'(href="[^"]*fontawesome/[\d.]+/css/)all\.min\.css[^"]*')
 FA_PRELOAD = re.compile(r'\s*<link rel="preload" as="font" type="font/woff2" crossorigin href="[^"]*fontawesome[^"]*" />')
 HEAD_SCRIPT = re.compile(r'<script (?![^>]*\b(?:defer|async)\b)(?P<attrs>[^>]*\bsrc="[^"]*"[^>]*)></script>')
 PAGENAME = re.compile(r"<script>(DOCUMENTATION_OPTIONS\.pagename = '[^']*';)</script>")
 MATHJAX = re.compile(r'\s*<script>window\.MathJax = .*?</script>\s*<script defer="defer" src="[^"]*mathjax/[^"]*"></script>', re.S)
+SPHINX_DESIGN = re.compile(r'\s*<link rel="stylesheet" type="text/css" href="[^"]*sphinx-design\.min\.css[^"]*" />'
+                           r'|\s*<script defer data-sd-tabs-storage-prefix="[^"]*" src="[^"]*design-tabs\.js[^"]*"></script>')
+THEBE = re.compile(r'\s*<link rel="stylesheet" type="text/css" href="[^"]*sphinx-thebe\.css[^"]*" />'
+                   r'|\s*<script>const THEBE_JS_URL = [^<]*</script>'
+                   r'|\s*<script async="async" src="[^"]*sphinx-thebe\.js[^"]*"></script>')
+TOGGLE = re.compile(r'\s*<link rel="stylesheet" type="text/css" href="[^"]*togglebutton\.css[^"]*" />'
+                    r'|\s*<script>let toggle\w+ = [^<]*</script>'
+                    r'|\s*<script (?:defer )?src="[^"]*togglebutton\.js[^"]*"></script>'
+                    r'|\s*<script>var togglebuttonSelector = [^<]*</script>')
+DATAFRAME = re.compile(r'<table border="1" class="dataframe">.*?</table>', re.S)
 IMG = re.compile(r'<img (?![^>]*\bloading=)')
 FIRST_PARAGRAPH = re.compile(r'<main[^>]*>.*?<p>(?P<p>.*?)</p>', re.S)
 
@@ -141,6 +152,7 @@ def rewrite_head(text):
         return text
     head = FA_JS.sub("", head)
     head = FA_PRELOAD.sub("", head)
+    head = FA_CSS.sub(r"\1course-icons.css", head)
     # A page whose body still loads scripts the usual way (Sphinx's search page) keeps its order as it is.
     if not HEAD_SCRIPT.search(body.split("<!-- Scripts loaded after <body>")[0]):
         head = HEAD_SCRIPT.sub(lambda m: f'<script defer {m["attrs"]}></script>', head)
@@ -149,6 +161,13 @@ def rewrite_head(text):
                             + m[1].replace("'", "%27").replace(" ", "%20") + '"></script>', head)
     if 'class="math' not in body:
         head = MATHJAX.sub("", head)
+    if 'class="sd-' not in body:  # sphinx-design's tabs, cards and grids: no page uses them
+        head = SPHINX_DESIGN.sub("", head)
+    if "thebe" not in body.replace("text/x-thebe-config", ""):  # launch_buttons.thebe is off: nothing to run
+        head = THEBE.sub("", head)
+    classes = [set(c.split()) for c in re.findall(r'class="([^"]*)"', body)]
+    if not any("toggle" in c or {"admonition", "dropdown"} <= c for c in classes):  # sphinx-togglebutton's targets
+        head = TOGGLE.sub("", head)
     if '<meta name="description"' not in head:
         para = FIRST_PARAGRAPH.search(body)
         if para:
@@ -177,26 +196,37 @@ CSS_CODEPOINT = re.compile(r'"\\([ef][0-9a-f]{3})"')
 
 
 def subset_fontawesome(outdir, used_text):
-    try:
-        from fontTools import subset
-    except ImportError:  # the full fonts stay: heavier, not broken
-        return
+    """Write ``css/course-icons.css`` beside FontAwesome's all.min.css (left as it is): its rules without the glyph
+    rules of icons the site never shows, and its solid and regular faces cut down to the glyphs the site shows."""
     for css in (outdir / FA_DIR).glob("*/css/all.min.css"):
         text = css.read_text(encoding="utf-8")
         names = {}
         for selectors, code in FA_RULE.findall(text):
             for selector in selectors.split(","):
-                name = selector.strip().removeprefix(".").removesuffix(":before")
-                names[name] = int(code, 16)
-        codes = {names[n.removeprefix(".")] for n in FA_NAME.findall(used_text) if n in names}
-        codes |= {int(c, 16) for c in CSS_CODEPOINT.findall(used_text)}
+                names[selector.strip().removeprefix(".").removesuffix(":before")] = int(code, 16)
+        used = {n for n in FA_NAME.findall(used_text) if n[1:] in names or n in names}
+        used = {n.removeprefix(".") for n in used}
+        codes = {names[n] for n in used} | {int(c, 16) for c in CSS_CODEPOINT.findall(used_text)}
+
+        def keep(match):
+            shown = any(sel.strip().removeprefix(".").removesuffix(":before") in used for sel in match[1].split(","))
+            return match.group(0) if shown else ""
+
+        text = FA_RULE.sub(keep, text)
         webfonts = css.parent.parent / "webfonts"
+        try:
+            import logging
+
+            from fontTools import subset
+            logging.getLogger("fontTools").setLevel(logging.WARNING)  # its INFO lines would fill the build's log
+        except ImportError:  # the full faces stay: heavier, not broken
+            subset = None
         for face in ("fa-solid-900", "fa-regular-400"):
             source, target = webfonts / f"{face}.ttf", webfonts / f"{face}.course.woff"
-            if not source.is_file():
+            if subset is None or not source.is_file():
                 continue
             options = subset.Options()
-            options.flavor = "woff"
+            options.flavor = "woff"  # woff2 needs brotli, which is not installed; zlib is
             options.layout_features = []
             font = subset.load_font(str(source), options)
             subsetter = subset.Subsetter(options)
@@ -205,7 +235,28 @@ def subset_fontawesome(outdir, used_text):
             subset.save_font(font, str(target), options)
             text = text.replace(f'url(../webfonts/{face}.woff2) format("woff2"),url(../webfonts/{face}.ttf) '
                                 'format("truetype")', f'url(../webfonts/{face}.course.woff) format("woff")')
-        css.write_text(text, encoding="utf-8")
+        (css.parent / "course-icons.css").write_text(
+            "/* FontAwesome's all.min.css with only the icons this site shows (_ext/reader_site.py) */\n" + text,
+            encoding="utf-8")
+
+
+LONG_ALT = re.compile(r'<img (?P<before>[^>]*?)alt="(?P<alt>[^"]{501,})"(?P<after>[^>]*)>')
+SENTENCE = re.compile(r"^(.{20,250}?[.:;])\s")
+
+
+def fold_long_alts(text):
+    """An alt text of more than 500 characters is read in one breath, with no way to skim or stop: the picture gets
+    its first sentence as alt text, and the whole description follows in a folded block."""
+    def fold(match):
+        alt = html.unescape(match["alt"])
+        first = SENTENCE.match(alt)
+        short = first.group(1).rstrip(":;") if first else alt[:200].rsplit(" ", 1)[0] + "..."
+        short += "" if short.endswith((".", "...")) else "."
+        return (f'<img {match["before"]}alt="{html.escape(short)} Full description below."{match["after"]}>'
+                f'<details class="figure-description"><summary>Describe the figure</summary><p>{html.escape(alt)}</p>'
+                "</details>")
+
+    return LONG_ALT.sub(fold, text)
 
 
 HINT_OR_PART = re.compile(r'<h2>(?P<part>\d+)\.|<summary>(?P<hint>Hint \d+)</summary>')
@@ -257,9 +308,44 @@ def rewrite_page(path, outdir):
         text = add_script(text, f"{static.as_posix()}/players.js")
     text = IMG.sub('<img loading="lazy" decoding="async" ', text)
     text = rewrite_landmarks(text)
+    # pandas leaves the corner of a table's header (above the index) an empty header cell: an empty data cell
+    text = DATAFRAME.sub(lambda m: m.group(0).replace("<th></th>", "<td></td>"), text)
     text = name_hints(text)
+    text = fold_long_alts(text)
     if text != original:
         path.write_text(text, encoding="utf-8")
+
+
+def optimise_images(images_dir, max_error=2.0):
+    """The notebook figures (and the players' frames) are matplotlib PNGs with a few hundred colours, most of them
+    the anti-aliasing of lines: each is stored with a 256-colour palette (median cut, no dithering, as pngquant
+    does) when that changes its pixels by at most ``max_error`` (root mean square, 0-255 scale), else as it was. It
+    cuts the figures to about a third. A file done once carries a PNG text chunk and is skipped."""
+    try:
+        import numpy as np
+        from PIL import Image, PngImagePlugin
+    except ImportError:
+        return
+    for path in images_dir.glob("*.png"):
+        with Image.open(path) as image:
+            if image.text.get("reader-site") or image.mode not in ("RGB", "RGBA", "P"):
+                continue
+            rgba = image.convert("RGBA")
+        quantised = rgba.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+        error = np.sqrt(np.mean((np.asarray(quantised.convert("RGBA"), dtype=float)
+                                 - np.asarray(rgba, dtype=float)) ** 2))
+        info = PngImagePlugin.PngInfo()
+        info.add_text("reader-site", f"palette, rms {error:.2f}" if error <= max_error else "kept")
+        kept = rgba if error > max_error else quantised
+        tmp = path.with_suffix(".tmp")
+        kept.save(tmp, "PNG", optimize=True, pnginfo=info)
+        if error <= max_error and tmp.stat().st_size < path.stat().st_size:
+            tmp.replace(path)
+        else:
+            with Image.open(path) as image:  # mark it as looked at, pixels untouched
+                image.load()
+                image.save(tmp, "PNG", pnginfo=info)
+            tmp.replace(path)
 
 
 def rewrite_site(app, exception):
@@ -282,6 +368,7 @@ def rewrite_site(app, exception):
     used += [p.read_text(encoding="utf-8") for p in (outdir / "_static").rglob("*.css")
              if "mathjax" not in p.parts and "vendor" not in p.parts]
     subset_fontawesome(outdir, "\n".join(used))
+    optimise_images(outdir / "_images")
 
 
 def use_mathjax_components(app):

@@ -428,9 +428,11 @@ if __name__ == "__main__" and sys.argv[1:2] == ["audit"]:
     main(sys.argv[1:])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def reader_browser():
-    """One headless Debian Chromium for the reader's audit tests (each test opens fresh, empty contexts in it)."""
+    """One headless Debian Chromium for the reader's audit tests (each test opens fresh, empty contexts in it).
+    Module-scoped: playwright's sync API allows one instance per process at a time, and the other browser test
+    modules start their own."""
     from playwright.sync_api import sync_playwright
 
     require_chromium()
@@ -462,6 +464,7 @@ def open_in(browser, url, mode=None, width=1280, height=900):
     page = context.new_page()
     page.on("console", lambda m: m.type == "error" and log.append(f"console error: {m.text}"))
     page.on("pageerror", lambda e: log.append(f"uncaught exception: {e}"))
+    page.on("response", lambda r: r.status >= 400 and log.append(f"HTTP {r.status}: {r.url}"))
     if mode:
         set_colour_mode(page, mode)
     page.goto(url, wait_until="load")
