@@ -156,7 +156,8 @@ def test_the_filter_itself():
                 os._exit(7)
             facts["fork"] = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
             facts["subprocess"] = subprocess.run(["true"]).returncode
-            facts["seccomp_mode"] = [line for line in open("/proc/self/status") if line.startswith("Seccomp:")][0]
+            with open("/proc/self/status") as status:
+                facts["seccomp_mode"] = next(line for line in status if line.startswith("Seccomp:"))
             os.write(write_end, json.dumps(facts).encode())
         finally:
             os._exit(0)
