@@ -39,6 +39,14 @@ class Target:
     token: str = field(default_factory=lambda: secrets.token_hex(6))
     secret: str = field(default_factory=lambda: "instructor-" + secrets.token_hex(8))
     port: int = 0
+    #: The instructor's files of the course copy as they were before grading (compared after it).
+    baseline: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.baseline = {path: path.read_bytes() for path in self.watched() if path.is_file()}
+
+    def watched(self):
+        return [self.solution, self.course / "nbgrader_config.py", *sorted((self.course / "grading").glob("*.py"))]
 
     @property
     def solution(self):
@@ -358,10 +366,10 @@ def instructor_side_changes(target):
     """What changed on the instructor's side: files planted, the course's code, configuration and solutions."""
     problems = [f"{path} was created" for path in target.planted() if path.exists()]
     problems += [f"{path} was created" for path in [Path("/tmp") / target.marker] if path.exists()]
-    pairs = [(target.solution, ROOT / "solutions" / target.exercise / f"{target.exercise}.ipynb"),
-             (target.course / "nbgrader_config.py", ROOT / "nbgrader_config.py")]
-    pairs += [(target.course / "grading" / p.name, p) for p in sorted((ROOT / "grading").glob("*.py"))]
-    problems += [f"{mine} changed" for mine, original in pairs if mine.read_bytes() != original.read_bytes()]
+    # against the copy's own snapshot, not the live checkout (which someone may be editing during the run)
+    now = {path: path.read_bytes() for path in target.watched() if path.is_file()}
+    problems += [f"{path} changed" for path in sorted(set(now) | set(target.baseline))
+                 if now.get(path) != target.baseline.get(path)]
     return problems
 
 

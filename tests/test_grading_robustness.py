@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import nbformat
@@ -22,14 +21,16 @@ from grading_cases import ROOT, Exercise, attention_kinds, exercises, make_cours
 
 sys.path.insert(0, str(ROOT))
 from grading.collect import collect  # noqa: E402
+from grading import sandbox  # noqa: E402
 from grading.course import Course  # noqa: E402
 
 NAME = exercises()[0]
 ENV = {"NBGRADER_CELL_TIMEOUT": "10", "NBGRADER_SUBMISSION_LIMIT": "60"}
 
 
-#: Where the grading processes keep their kernels' run folders (grading.sandbox.process_run_root).
-RUN_ROOT = Path(tempfile.gettempdir()) / f"nn-grading-{os.getuid()}"
+#: Where the grading processes keep their kernels' run folders (grading.sandbox.process_run_root): the grader's own
+#: run root, root's /run/nn-grading in CI.
+RUN_ROOT = sandbox.run_root()
 
 
 def grading(course, *args):
