@@ -16,13 +16,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from grading_cases import ROOT, exercises, make_course
 
 sys.path.insert(0, str(ROOT))
-from grading import safe_files  # noqa: E402
-from grading.collect import collect  # noqa: E402
-from grading.course import Course  # noqa: E402
+from grading import safe_files
+from grading.collect import collect
+from grading.course import Course
 
 NAME = exercises()[0]
 SECRET = "SECRET-7f3a9c-not-for-students"

@@ -15,15 +15,14 @@ import re
 import sys
 from pathlib import Path
 
+import browser_utils as bu
+import hub_utils as hu
 import nbformat
 import pytest
 from nbconvert import HTMLExporter
 
-import browser_utils as bu
-import hub_utils as hu
-
 sys.path.insert(0, str(hu.ROOT))
-from grading import sanitize  # noqa: E402
+from grading import sanitize
 
 BEACON = "http://127.0.0.1:9/beacon"  # nothing listens on port 9; Chromium's requests are caught before they go
 
@@ -36,7 +35,7 @@ def hostile_notebook():
 
 
 def feedback_template_dir():
-    import nbgrader.server_extensions.formgrader as formgrader
+    from nbgrader.server_extensions import formgrader
     return str(Path(formgrader.__file__).parent / "templates")
 
 

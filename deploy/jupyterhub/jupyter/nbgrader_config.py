@@ -172,7 +172,8 @@ class SafeCollect(InstructorsRoot, ExchangeCollect):
         self.log.warning("Not collected: %s: %s: %s", source, kind, detail)
 
     def init_src(self):
-        from grading import safe_files  # the course's own package: its nbgrader_config.py put it on sys.path
+        # The course's own package: the course's nbgrader_config.py, loaded after this file, put it on sys.path.
+        from grading import safe_files
 
         self.safe_files = safe_files
         if self.coursedir.course_id == "":
@@ -180,7 +181,7 @@ class SafeCollect(InstructorsRoot, ExchangeCollect):
         self.course_path = os.path.join(self.root, self.coursedir.course_id)
         self.inbound_path = os.path.join(self.course_path, "inbound")
         if not os.path.isdir(self.inbound_path):
-            self.fail("Course not found: {}".format(self.inbound_path))
+            self.fail(f"Course not found: {self.inbound_path}")
         roster = self._roster()
         self.problems, latest = [], {}
         for name in sorted(os.listdir(self.inbound_path)):
@@ -217,7 +218,7 @@ class SafeCollect(InstructorsRoot, ExchangeCollect):
                 continue
             # The server's clock: the newest change time (ctime, which no user can set) of the folder and its files.
             changed = max([info.st_ctime] + [st.st_ctime for st in tree.stats.values()])
-            timestamp = datetime.datetime.fromtimestamp(changed, datetime.timezone.utc).replace(tzinfo=None)
+            timestamp = datetime.datetime.fromtimestamp(changed, datetime.UTC).replace(tzinfo=None)
             record = {"username": owner, "filename": name, "timestamp": timestamp, "tree": tree}
             if owner not in latest or timestamp > latest[owner]["timestamp"]:
                 latest[owner] = record
