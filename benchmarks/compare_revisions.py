@@ -51,8 +51,8 @@ def workloads(quick):
     return [
         ("1 moons 2-3-2 tanh, full batch", X_moons, y_moons, dict(hidden_layer_sizes=(3,), activation="tanh",
                                                                    learning_rate_init=0.5), int(2000 * scale)),
-        ("3 digits 64-128-10 relu, batch 64", X_digits, y_digits, dict(hidden_layer_sizes=(128,), batch_size=64,
-                                                                        learning_rate_init=0.05), max(1, int(20 * scale))),
+        ("3 digits 64-128-10 relu, batch 64", X_digits, y_digits,
+         dict(hidden_layer_sizes=(128,), batch_size=64, learning_rate_init=0.05), max(1, int(20 * scale))),
         (f"4 synthetic 100-512-512-10 relu, batch 256, {n_big:,} rows, float32", X_big.astype(np.float32), y_big,
          dict(hidden_layer_sizes=(512, 512), batch_size=256, learning_rate_init=0.01, dtype="float32"), 1),
         (f"4 synthetic 100-512-512-10 relu, batch 256, {n_big:,} rows, float64", X_big, y_big,

@@ -217,7 +217,8 @@ def main():
           "(sandboxed with kernels from scratch minus SANDBOX=0, whole autograde)")
     print(f"Preloaded kernels save per submission, one at a time: {(one_boxed - one_preloaded) / args.students:.3f} s")
     print(f"Kernel start, first cell and stop (median of {args.kernels}): {statistics.median(plain):.3f} s plain, "
-          f"{statistics.median(boxed):.3f} s in the sandbox ({statistics.median(boxed) - statistics.median(plain):+.3f} s),"
+          f"{statistics.median(boxed):.3f} s in the sandbox "
+          f"({statistics.median(boxed) - statistics.median(plain):+.3f} s),"
           f" {statistics.median(preloaded):.3f} s in the sandbox forked from the preloaded process")
     print(f"Sandbox check before a class (once per autograde): {statistics.median(check_times):.3f} s")
     if judged:

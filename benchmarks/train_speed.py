@@ -158,7 +158,7 @@ def time_per_epoch(fit, w, repeats, ceiling=None):
     for seed in range(repeats):
         if ceiling is not None:
             rates.append(ceiling())
-        times.append(_timed(lambda: fit(w, seed)) / w["epochs"])
+        times.append(_timed(lambda: fit(w, seed)) / w["epochs"])  # noqa: B023 (called at once)
     return statistics.median(times), statistics.median(rates) if rates else None
 
 
@@ -201,7 +201,8 @@ def main(argv=None):
         times, ceilings = {}, {}
         for name, fit in libraries:
             # workload 4's ceiling is measured alongside nnlib's epochs (see time_per_epoch)
-            measure = (lambda: gemm_rate(np.dtype(dtype), gemm_size, 3)) if name == "nnlib" and w.get("big") else None
+            big = name == "nnlib" and w.get("big")
+            measure = (lambda: gemm_rate(np.dtype(dtype), gemm_size, 3)) if big else None  # noqa: B023 (this round's)
             times[name], ceilings[name] = time_per_epoch(fit, w, repeats, measure)
             ratio = times[name] / times["nnlib"]
             print(f"| {w['name']:<52} | {name:<12} | {times[name]:>10.3g} | {len(w['X']) / times[name]:>11,.0f} "

@@ -124,7 +124,7 @@ def grade_one(course, api, exercise, student):
     if not unreadable:
         try:
             issues += compare_with_release(nbformat.read(path, as_version=4), released)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 (any failure of one submission is recorded, never lost)
             issues.append({"kind": "damaged notebook", "detail": f"{type(error).__name__}: {error}"})
     start = time.monotonic()
     result = api.autograde(exercise, student, force=True, create=True)

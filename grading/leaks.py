@@ -2,8 +2,8 @@
 
 A *secret line* is a line inside a ``### BEGIN SOLUTION`` / ``### BEGIN HIDDEN TESTS`` block of a source notebook
 that is long enough to be telling (at least :data:`MIN_CHARS` characters once whitespace is collapsed) and is not
-public anyway: not also outside the blocks of the same notebook, and not in the ``public`` texts given (the chapters and the library,
-where ``import numpy as np`` or ``from nnlib import Perceptron`` rightly appear).
+public anyway: not also outside the blocks of the same notebook, and not in the ``public`` texts given (the chapters
+and the library, where ``import numpy as np`` or ``from nnlib import Perceptron`` rightly appear).
 
 HTML is compared as the text a reader sees (tags removed, entities decoded), notebooks by their cell sources, so
 syntax highlighting or JSON escaping cannot hide a leak.

@@ -23,10 +23,9 @@ import nbformat
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 from nbformat.v4 import new_output
-from traitlets import Bool, Integer
-
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
+from traitlets import Bool, Integer
 
 from . import answer_key, judge, sandbox, wire
 
@@ -211,7 +210,7 @@ class ResilientExecute(Execute):
         try:
             if run_sync(self.km.is_alive)():
                 run_sync(self.km.shutdown_kernel)(now=True)
-        except Exception as error:  # the kernel may already be gone; the cleanup copes either way
+        except Exception as error:  # noqa: BLE001 (the kernel may already be gone; the cleanup copes either way)
             self.log.warning("Stopping the kernel: %s", error)
 
 

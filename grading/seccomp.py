@@ -7,7 +7,8 @@ interfaces with a history of privilege escalations (``perf_event_open``, ``bpf``
 the key rings), mounts and namespaces (``mount`` and the new mount API, ``pivot_root``, ``chroot``, ``unshare``,
 ``setns``, ``clone`` with a namespace flag), the machine's own controls (modules, ``kexec``, ``reboot``, swap,
 accounting, quotas, the clock, the host name, ``syslog``), personalities other than Linux's (no turning off address
-randomisation), becoming root (``setuid(0)`` and the like, even in a user namespace), pushing characters into a terminal (``TIOCSTI``, ``TIOCLINUX``) and socket families other than
+randomisation), becoming root (``setuid(0)`` and the like, even in a user namespace), pushing characters into a
+terminal (``TIOCSTI``, ``TIOCLINUX``) and socket families other than
 Unix, IP and netlink (``AF_VSOCK`` would reach the hypervisor, ``AF_PACKET`` raw frames). ``clone3`` answers
 ``ENOSYS``, so that the C library falls back to ``clone``, whose flags the filter can see. System calls of another
 architecture (the 32-bit ``int 0x80`` gate, x32) all answer ``ENOSYS``: a deny-list only holds for the

@@ -14,8 +14,8 @@ Taught in: step (chapter 1), logistic/sigmoid (chapter 2), tanh and softmax (cha
 the chapters import nnlib's softmax from chapter 5 on), relu (chapter 5), identity (the output layers).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 import numpy as np
 
@@ -159,8 +159,8 @@ class Activation:
     name: str
     function: Callable
     backward: Callable
-    derivative: Optional[Callable] = None
-    in_place: Optional[Callable] = None
+    derivative: Callable | None = None
+    in_place: Callable | None = None
 
     def __call__(self, Z):
         return self.function(Z)

@@ -11,6 +11,7 @@ Shapes follow scikit-learn: rows are samples, ``W`` has shape ``(n_in, n_out)``.
 
 import numpy as np
 
+from . import optim
 from ._validation import (
     check_array,
     check_non_negative_float,
@@ -20,7 +21,6 @@ from ._validation import (
 )
 from .activations import get_activation
 from .losses import get_loss
-from . import optim
 
 __all__ = ["Dense", "Network", "glorot_uniform", "one_hot"]
 

@@ -9,8 +9,8 @@ in terms of logits they never take the log of 0, so logits of :math:`\pm 1000` g
 gradients are the famous :math:`\sigma(z) - y` and :math:`\mathrm{softmax}(z) - y`.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 import numpy as np
 
@@ -194,7 +194,7 @@ class Loss:
     name: str
     function: Callable
     gradient: Callable
-    fused: Optional[Callable] = None
+    fused: Callable | None = None
 
     def __call__(self, y_true, output):
         return self.function(y_true, output)

@@ -18,6 +18,7 @@ pass scikit-learn's ``check_estimator``.
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
+from . import optim
 from ._validation import (
     check_array,
     check_choice,
@@ -33,7 +34,6 @@ from ._validation import (
 )
 from .activations import softmax
 from .layers import Dense, Network
-from . import optim
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 

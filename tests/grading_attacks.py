@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-
 from grading_cases import ROOT, meta
 
 sys.path.insert(0, str(ROOT))

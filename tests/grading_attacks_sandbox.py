@@ -18,7 +18,6 @@ import tempfile
 from pathlib import Path
 
 import nbformat
-
 from grading_cases import ROOT, meta
 
 sys.path.insert(0, str(ROOT))

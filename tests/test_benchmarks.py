@@ -55,6 +55,7 @@ def test_hand_written_loop_trains_exactly_as_nnlib():
     """The benchmark's hand-written loop must do all of nnlib's work: replayed with nnlib's Network on the same
     initial weights and batches, the weights, biases and objectives agree to rounding."""
     import numpy as np
+
     from nnlib.layers import Dense, Network
 
     numpy_limit = _load_numpy_limit()

@@ -13,11 +13,10 @@ import math
 import re
 from pathlib import Path
 
+import concept_checks as cc
 import nbformat
 import numpy as np
 import pytest
-
-import concept_checks as cc
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ["00_introduction", "00b_maths_numpy", "01_perceptron", "02_sigmoid_neuron", "03_backpropagation"]

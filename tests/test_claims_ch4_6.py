@@ -343,7 +343,7 @@ def test_ch6_cost_based_threshold_and_tuned_threshold(books):
     assert "t* = 1 / (1 + 10) = 0.091" in printed and round(1 / 11, 3) == 0.091
     lowest, at = re.search(rf"lowest: (\d+) at ({NUMBER})", printed).groups()
     tuned = out(nb, "code-tuned")
-    threshold, per_fold = re.search(rf"best threshold ({NUMBER}), cross-validated cost ({NUMBER}) per fold", tuned).groups()
+    threshold, per_fold = re.search(rf"best threshold ({NUMBER}), cross-validated cost ({NUMBER}) per fold", tuned).groups()  # noqa: E501
     assert threshold == at, "TunedThresholdClassifierCV and the hand-made search disagree"
     assert abs(int(lowest) / 5 - float(per_fold)) < 0.05
     quoted(md(nb, "md-test-thresholds"), at, per_fold, lowest, "0.091")
@@ -399,10 +399,10 @@ def test_ch6_diabetes_paired_folds(books):
 @pytest.mark.parametrize("name, sources", [
     (CH4, ["Britz", "Rumelhart", "Cohen", "Nielsen", "CS231n", "Dive into Deep Learning", "scikit-learn's user guide"]),
     (CH5, ["Portilla", "Rumelhart", "Nielsen", "CS231n", "Dive into Deep Learning", "scikit-learn's user guide"]),
-    (CH6, ["Rumelhart", "Kingma", "Wilson", "Nielsen", "CS231n", "Dive into Deep Learning", "scikit-learn's user guide"]),
+    (CH6, ["Rumelhart", "Kingma", "Wilson", "Nielsen", "CS231n", "Dive into Deep Learning", "scikit-learn's user guide"]),  # noqa: E501
 ])
 def test_each_chapter_has_further_reading(books, name, sources):
-    readings = [c.source for c in books[name].cells if c.cell_type == "markdown" and "further reading" in c.source.lower()
+    readings = [c.source for c in books[name].cells if c.cell_type == "markdown" and "further reading" in c.source.lower()  # noqa: E501
                 and c.source.lstrip().startswith("## ")]
     assert len(readings) == 1, f"{name}: {len(readings)} further-reading sections"
     for source in sources:

@@ -10,15 +10,13 @@ In Chromium: the chapter's link opens the exercise page, and the download button
 
 import re
 import shutil
-from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
+import browser_utils as bu
 import nbformat
 import pytest
-import yaml
-
-import browser_utils as bu
 import test_book
+import yaml
 
 ROOT = bu.ROOT
 HTML = bu.HTML

@@ -15,7 +15,6 @@ import sys
 
 import nbformat
 import pytest
-
 from grading_cases import ROOT, Exercise, exercises, make_course
 
 sys.path.insert(0, str(ROOT))

@@ -16,10 +16,9 @@ import subprocess
 import sys
 import time
 
+import grading_attacks as ga
 import nbformat
 import pytest
-
-import grading_attacks as ga
 from grading_cases import ROOT, Exercise, attention_kinds, exercises, make_course, write_submissions
 
 sys.path.insert(0, str(ROOT))

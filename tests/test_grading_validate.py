@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from grading_cases import ROOT, exercises
 
 NBGRADER = Path(sys.executable).parent / "nbgrader"

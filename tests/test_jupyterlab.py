@@ -24,10 +24,9 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import browser_utils as bu
 import nbformat
 import pytest
-
-import browser_utils as bu
 
 websocket = pytest.importorskip("websocket", reason="websocket-client comes with jupyter_server")
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_nnlib_losses import targets
 
 import nnlib
 from nnlib import ACTIVATIONS, LOSSES, Dense, Network, one_hot
 from nnlib.gradcheck import numerical_gradient, rel_error
-from test_nnlib_losses import targets
 
 FAST = settings(max_examples=30, deadline=None)
 
@@ -196,7 +196,7 @@ def small_network():
 @pytest.mark.parametrize("X, Y, error, message", [
     ([[0, 0, np.nan]] * 4, [[0.0]] * 4, ValueError, r"X must hold only finite numbers; got 4 NaN or inf value\(s\)"),
     ([[0, 0, 1]] * 4, [[0.0], [np.inf], [0.0], [1.0]], ValueError, r"Y must hold only finite numbers; got 1 NaN"),
-    ([0, 0, 1], [[0.0]] * 3, ValueError, r"X must be 2-D \(n_samples, n_features\); got shape \(3,\); Reshape your data: use X.reshape"),
+    ([0, 0, 1], [[0.0]] * 3, ValueError, r"X must be 2-D \(n_samples, n_features\); got shape \(3,\); Reshape your data: use X.reshape"),  # noqa: E501
     ([[[0, 0, 1]]] * 4, [[0.0]] * 4, ValueError, r"X must be 2-D \(n_samples, n_features\); got shape \(4, 1, 3\)"),
     ([[0, 0, 1]] * 4, [[0.0]] * 3, ValueError, r"X and Y must have the same number of samples; got 4 and 3"),
     (np.zeros((0, 3)), np.zeros((0, 1)), ValueError, r"X must hold at least one sample; got shape \(0, 3\)"),

@@ -4,6 +4,9 @@ import warnings
 
 import numpy as np
 import pytest
+from sgd_reference import BIG
+from sgd_reference import initial_weights as reference_weights
+from sgd_reference import sklearn_run as reference_run
 from sklearn.base import clone
 from sklearn.datasets import load_iris, load_wine
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -11,10 +14,6 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.neural_network import MLPClassifier as SklearnMLP
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-
-from sgd_reference import BIG
-from sgd_reference import initial_weights as reference_weights
-from sgd_reference import sklearn_run as reference_run
 
 import nnlib
 from nnlib import MLPClassifier
@@ -111,7 +110,7 @@ def test_pipeline_cross_validation_and_grid_search():
                                                             n_iter_no_change=BIG, random_state=0))
     scores = cross_val_score(pipeline, X, y, cv=3)
     assert scores.shape == (3,) and scores.min() > 0.8
-    grid = GridSearchCV(pipeline, {"mlpclassifier__alpha": [1e-4, 1.0], "mlpclassifier__hidden_layer_sizes": [(2,), (8,)]},
+    grid = GridSearchCV(pipeline, {"mlpclassifier__alpha": [1e-4, 1.0], "mlpclassifier__hidden_layer_sizes": [(2,), (8,)]},  # noqa: E501
                         cv=3).fit(X, y)
     assert grid.best_params_["mlpclassifier__hidden_layer_sizes"] in [(2,), (8,)]
     assert grid.cv_results_["mean_test_score"].shape == (4,)
@@ -175,11 +174,11 @@ GOOD_Y = np.array([0, 1, 1, 0])
     ([[0, np.inf], [1, -np.inf]], [0, 1], ValueError, r"X must hold only finite numbers; got 2 NaN or inf"),
     (GOOD_X, [0.0, np.nan, 1.0, 0.0], ValueError, r"y must hold only finite labels; got NaN or inf"),
     (GOOD_X, [0.0, np.inf, 1.0, 0.0], ValueError, r"y must hold only finite labels; got NaN or inf"),
-    ([0.0, 1.0, 2.0, 3.0], GOOD_Y, ValueError, r"X must be 2-D \(n_samples, n_features\); got shape \(4,\); Reshape your data: use X"),
+    ([0.0, 1.0, 2.0, 3.0], GOOD_Y, ValueError, r"X must be 2-D \(n_samples, n_features\); got shape \(4,\); Reshape your data: use X"),  # noqa: E501
     (np.zeros((4, 2, 1)), GOOD_Y, ValueError, r"X must be 2-D \(n_samples, n_features\); got shape \(4, 2, 1\)"),
     (GOOD_X, [0, 1, 1], ValueError, r"X and y must have the same number of samples; got 4 rows in X and 3 in y"),
     (GOOD_X, np.zeros((4, 2)), ValueError, r"y must be 1-D \(n_samples,\); got shape \(4, 2\)"),
-    (GOOD_X, [1, 1, 1, 1], ValueError, r"y must contain at least two classes to train a classifier; got only one class, \[1\]"),
+    (GOOD_X, [1, 1, 1, 1], ValueError, r"y must contain at least two classes to train a classifier; got only one class, \[1\]"),  # noqa: E501
     (np.zeros((0, 2)), [], ValueError, r"X must hold at least one sample; got shape \(0, 2\)"),
     (None, GOOD_Y, TypeError, r"X must be an array of numbers; got None"),
     ([["a", "b"]] * 4, GOOD_Y, TypeError, r"X must be an array of numbers; got \[\['a', 'b'\]"),

@@ -94,7 +94,7 @@ def test_perceptron_with_string_labels():
     ([0, 1], [0, 1], r"X must be 2-D \(n_samples, n_features\); got shape \(2,\); Reshape your data"),
     ([[0, 0], [0, 1]], [0, 1, 1], r"X and y must have the same number of samples; got 2 rows in X and 3 in y"),
     ([[0, 0], [0, 1]], [1, 1], r"y must contain at least two classes to train a classifier; got only one class, \[1\]"),
-    ([[0, 0], [0, 1], [1, 1]], [0, 1, 2], r"A perceptron separates two classes \(Only binary classification is supported\); y has 3"),
+    ([[0, 0], [0, 1], [1, 1]], [0, 1, 2], r"A perceptron separates two classes \(Only binary classification is supported\); y has 3"),  # noqa: E501
     (np.zeros((0, 2)), [], r"X must hold at least one sample; got shape \(0, 2\)"),
 ])
 def test_perceptron_rejects_bad_data(X, y, message):
@@ -205,7 +205,7 @@ def test_sigmoid_neuron_rejects_bad_settings(params, error, message):
 
 def test_sigmoid_neuron_predict_before_fit_and_wrong_features():
     X, y = sigmoid_training_data()
-    with pytest.raises(NotFittedError, match=r"This SigmoidNeuron is not fitted yet; call fit\(X, y\) before predicting"):
+    with pytest.raises(NotFittedError, match=r"This SigmoidNeuron is not fitted yet; call fit\(X, y\) before predicting"):  # noqa: E501
         SigmoidNeuron().predict(X)
     model = SigmoidNeuron(max_iter=2, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match=r"X has 3 features, but SigmoidNeuron is expecting 2 features as input"):

@@ -10,6 +10,7 @@ the web.
 
 import re
 
+import browser_utils as bu
 import nbformat
 import numpy as np
 import pytest
@@ -17,8 +18,6 @@ from nbclient import NotebookClient
 
 import nnlib
 from nnlib.progress import progress_bar
-
-import browser_utils as bu
 
 # (chapter, the bar's label, the number of items its loop goes over). The numbers come from the chapters' prose:
 # chapter 4's 20,000 updates, its seven hidden-layer sizes (1, 2, 3, 4, 5, 20 and 50) and the three networks trained

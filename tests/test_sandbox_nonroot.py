@@ -25,10 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import pytest
-
 import grading_attacks as ga
 import grading_attacks_sandbox as gs
+import pytest
 from grading_cases import ROOT, Exercise, attention_kinds, exercises, make_course, write_submissions
 
 sys.path.insert(0, str(ROOT))
@@ -237,10 +236,10 @@ def test_canary_bubblewrap_with_the_graders_environment_leaks_it(assistant):
     (folder / "submission").mkdir()
     subprocess.run(["chown", "-R", f"{user}:{user}", str(folder)], check=True)
     probe = "print(open('/proc/1/environ').read().replace(chr(0), ' '))"
-    code = ("import sys, json, subprocess\nsys.path.insert(0, %r)\nfrom grading import sandbox\n"
+    code = ("import sys, json, subprocess\nsys.path.insert(0, %r)\nfrom grading import sandbox\n"  # noqa: UP031
             "argv = sandbox.command([sys.executable, '-I', '-c', %r], %r, %r, sandbox.Limits(), sandbox.DEFAULT_UID)\n"
             "old = [a for a in argv if a != '--as-pid-1']\n"
-            "print('NEW', subprocess.run(argv, capture_output=True, text=True, env=sandbox.bwrap_environment()).stdout)\n"
+            "print('NEW', subprocess.run(argv, capture_output=True, text=True, env=sandbox.bwrap_environment()).stdout)\n"  # noqa: E501
             "print('OLD', subprocess.run(old, capture_output=True, text=True).stdout)\n"
             % (str(ROOT), probe, str(folder / "run"), str(folder / "submission")))
     result = _as_user(user, [sys.executable, "-c", code], "/", {"PATH": "/usr/bin:/bin", "SECRET": secret}, 120)

@@ -83,7 +83,7 @@ async def _probe(preload, folder):
         lines = []
         reply = await kc.execute_interactive(
             PROBE, timeout=60,
-            output_hook=lambda msg: lines.append(msg["content"].get("text", "")) if msg["msg_type"] == "stream" else None)
+            output_hook=lambda msg: lines.append(msg["content"].get("text", "")) if msg["msg_type"] == "stream" else None)  # noqa: E501
         assert reply["content"]["status"] == "ok", reply["content"]
         # a process the kernel starts and leaves behind, to see the sandbox go with the kernel
         await kc.execute_interactive("import subprocess\nleft = subprocess.Popen(['sleep', '300'])", timeout=30)
@@ -93,7 +93,7 @@ async def _probe(preload, folder):
         facts["outside"] = {"own": set(km.own_pids), "sleepers": [pid for pid, p in outside.items()
                                                                    if p.info["cmdline"][:1] == ["sleep"]],
                             "uid": km.uid, "host_pid_ns": os.readlink("/proc/self/ns/pid"),
-                            "host_net_ns": os.readlink("/proc/self/ns/net"), "host_mnt_ns": os.readlink("/proc/self/ns/mnt")}
+                            "host_net_ns": os.readlink("/proc/self/ns/net"), "host_mnt_ns": os.readlink("/proc/self/ns/mnt")}  # noqa: E501
         kc.stop_channels()
         await km.shutdown_kernel(now=True)
         facts["outside"]["after"] = _running_as(km.uid)
@@ -130,7 +130,7 @@ def test_no_privileges(kernels, kind):
     uid = facts["outside"]["uid"]
     assert uid >= sandbox.sandbox_uid()
     assert facts["ids"] == [uid, uid, uid, uid, []]
-    assert facts["caps"] == [0, 0, 0, 0, 0], "a capability is left (inheritable, permitted, effective, bounding, ambient)"
+    assert facts["caps"] == [0, 0, 0, 0, 0], "a capability is left (inheritable, permitted, effective, bounding, ambient)"  # noqa: E501
     assert facts["no_new_privs"] == "1"
     assert not facts["usr_writable"] and facts["home_writable"]
 

@@ -17,9 +17,8 @@ import shutil
 import subprocess
 import sys
 
-import pytest
-
 import grading_attacks_sandbox as gs
+import pytest
 from grading_cases import ROOT, Exercise, attention_kinds, exercises, make_course, write_submissions
 
 sys.path.insert(0, str(ROOT))
