@@ -9,6 +9,8 @@ import argparse
 import sys
 
 from .course import Course
+from .errors import GradingError
+from .sandbox import SandboxError
 
 STEPS = """steps (run from the course root, the folder of nbgrader_config.py):
   release    write the student versions exercises/EX/ from solutions/EX/ (nbgrader generate_assignment)
@@ -60,7 +62,15 @@ def _parser():
 
 
 def main(argv=None):
-    args = _parser().parse_args(argv)
+    """Run one step; a :class:`GradingError` (or the sandbox's) is printed as its message, exit status 1."""
+    try:
+        return _run(_parser().parse_args(argv))
+    except (GradingError, SandboxError) as error:
+        print(error, file=sys.stderr)
+        return 1
+
+
+def _run(args):
     course = Course.find()
     if args.step == "_worker":
         from .autograde import worker

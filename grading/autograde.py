@@ -28,6 +28,7 @@ import nbformat
 from . import judge, sandbox
 from .checks import compare_with_release, inspect_graded
 from .course import Course, serialise_gradebook, sha256
+from .errors import ConfigurationError, StepFailed
 from .integrity import Baseline, IntegrityError
 
 #: Seconds a whole submission may take, on top of the per-cell timeouts: see :func:`submission_limit`.
@@ -186,7 +187,8 @@ def jobs():
     if not raw:
         return max(1, os.cpu_count() or 1)
     if not raw.isdigit() or int(raw) < 1:
-        raise SystemExit(f"JOBS must be a whole number of submissions to grade at once (1 or more), got {raw!r}")
+        raise ConfigurationError(f"JOBS must be a whole number of submissions to grade at once (1 or more), "
+                                 f"got {raw!r}")
     return int(raw)
 
 
@@ -298,7 +300,7 @@ def _grade_class(course, exercise, todo, limit, log, log_path, job_count, baseli
                     if not (gone or late):
                         continue
                     if gone and not slot.started:  # it stopped before grading anything: a broken setup
-                        raise SystemExit(f"autograde: the grading process stopped (exit {slot.process.wait()}) "
+                        raise StepFailed(f"autograde: the grading process stopped (exit {slot.process.wait()}) "
                                          f"before grading {slot.current}; see {log_path}")
                     student = slot.current
                     slot.stop(kill=True)
@@ -332,7 +334,7 @@ def autograde(course, exercises, force=False, only=(), log=print):
             limits = sandbox.Limits.from_env()
             sandbox.check(limits)
         except sandbox.SandboxError as error:
-            raise SystemExit(f"autograde: nothing was graded: {error}") from None
+            raise StepFailed(f"autograde: nothing was graded: {error}") from None
         how = f"each in its own sandbox ({limits.describe()})"
     else:
         how = "WITHOUT the sandbox (SANDBOX=0): the submissions ran with your rights; use it for trusted work only"
@@ -359,7 +361,7 @@ def autograde(course, exercises, force=False, only=(), log=print):
                                   job_count, baseline)
             baseline.verify(after="the class", full=True)
         except IntegrityError as error:
-            raise SystemExit(str(error)) from None
+            raise StepFailed(str(error)) from None
         results.update({(exercise, student): record for student, record in graded.items()})
         elapsed = time.monotonic() - start
         log(f"autograde: {exercise}: {count} submission(s) in {elapsed:.1f} s ({elapsed / count:.1f} s each)")

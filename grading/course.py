@@ -14,6 +14,8 @@ from pathlib import Path
 
 import nbformat
 
+from .errors import CourseError, StepFailed
+
 #: Folders and files of the workflow, relative to the course root.
 GRADES = "grades"
 
@@ -108,7 +110,7 @@ class Course:
         """The course whose ``nbgrader_config.py`` is in ``start`` (default: the current folder)."""
         root = Path(start or os.getcwd()).resolve()
         if not (root / "nbgrader_config.py").is_file():
-            raise SystemExit(
+            raise CourseError(
                 f"No nbgrader_config.py in {root}: run the grading commands from the course's root folder")
         return cls(root)
 
@@ -146,7 +148,7 @@ class Course:
         known = self.exercises()
         unknown = [n for n in names if n not in known]
         if unknown:
-            raise SystemExit(f"Unknown exercise(s) {unknown}; the exercises are {known}")
+            raise CourseError(f"Unknown exercise(s) {unknown}; the exercises are {known}")
         return list(names) or known
 
     def source_notebook(self, exercise):
@@ -158,7 +160,7 @@ class Course:
     def read_release(self, exercise):
         path = self.release_notebook(exercise)
         if not path.is_file():
-            raise SystemExit(f"{path} is missing: run `make release` first")
+            raise CourseError(f"{path} is missing: run `make release` first")
         return nbformat.read(path, as_version=4)
 
     def submission(self, exercise, student):
@@ -231,5 +233,5 @@ class Course:
                                 capture_output=capture)
         if check and result.returncode != 0:
             detail = (result.stdout or "") + (result.stderr or "") if capture else ""
-            raise SystemExit(f"`nbgrader {' '.join(args)}` failed (exit {result.returncode})\n{detail[-3000:]}")
+            raise StepFailed(f"`nbgrader {' '.join(args)}` failed (exit {result.returncode})\n{detail[-3000:]}")
         return result

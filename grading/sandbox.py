@@ -46,6 +46,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 
 from . import seccomp
+from .errors import GradingError
 
 #: Inside the sandbox: the kernel's home, its working folder (a copy of the submission's folder) and /tmp.
 HOME = "/home/student"
@@ -69,7 +70,7 @@ INSTALL_HINT = ("install it with `apt-get install -y bubblewrap` (Debian, Ubuntu
                 "Fedora), or run trusted work without the sandbox with SANDBOX=0")
 
 
-class SandboxError(RuntimeError):
+class SandboxError(GradingError, RuntimeError):
     """The sandbox cannot be set up: grading stops before any submission runs."""
 
 

@@ -3,11 +3,13 @@
 import re
 from pathlib import Path
 
+from .errors import CourseError, StepFailed
+
 
 def _check(result, what):
     if not result.get("success"):
         detail = (result.get("log", "") + result.get("error", "")).strip()
-        raise SystemExit(f"{what} failed:\n{detail[-4000:]}")
+        raise StepFailed(f"{what} failed:\n{detail[-4000:]}")
 
 
 def release(course, exercises, log=print):
@@ -73,7 +75,7 @@ def validate(course, targets, invert=False, log=print):
         if not path.suffix and target in course.exercises():
             path = course.release_notebook(target)
         if not path.is_file():
-            raise SystemExit(f"{target}: no such notebook (give a path or one of {course.exercises()})")
+            raise CourseError(f"{target}: no such notebook (give a path or one of {course.exercises()})")
         paths.append(path.resolve())
     ok = True
     for path in paths:
