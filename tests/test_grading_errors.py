@@ -4,7 +4,6 @@ turned into a message and exit status 1 only by ``python -m grading``: each erro
 import sys
 
 import pytest
-
 from grading_cases import ROOT
 
 sys.path.insert(0, str(ROOT))
