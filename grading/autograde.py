@@ -329,6 +329,8 @@ def autograde(course, exercises, force=False, only=(), log=print):
     Stops before grading anyone when the sandbox cannot be set up (unless ``SANDBOX=0``)."""
     results = {}
     job_count = jobs()
+    # the supervisor writes the gradebook too (a submission it gives up on): under the same lock as its workers
+    serialise_gradebook(course.grades / "gradebook.lock")
     if sandbox.enabled():
         try:
             limits = sandbox.Limits.from_env()
