@@ -111,7 +111,7 @@ def visible_tests(request, tmp_path_factory):
 
 
 # Read-only cells that use a learner's name on purpose: they run in the learner's kernel, never in the judge.
-KERNEL_CELLS = {"pocket_compare", "first_check", "gradcheck_fixtures", "batches_helper", "curves", "cost_plot"}
+KERNEL_CELLS = {"pocket_compare", "first_check", "gradcheck_fixtures", "backward_helper", "batches_helper", "curves", "cost_plot"}
 
 
 @pytest.mark.parametrize("name", exercises())

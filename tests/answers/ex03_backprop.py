@@ -9,7 +9,6 @@ from answers import valid, wrong
 
 CHECK_LATER = {"test_gradcheck": 0, "test_bug": 0}
 
-JUDGE_WRITEBACK = ("the judge writes back only the arrays passed as arguments themselves, not those inside a dict such as params, so an in-place change to params is not seen when grading (the visible test sees it in the learner's kernel)")
 
 CASES = [
     # ---- wrong ------------------------------------------------------------------------------------------------
@@ -36,7 +35,7 @@ CASES = [
          '    for name in params:\n        params[name] -= 0.1 * grads[name]   # a gradient step, in place\n'
          '    return grads')]},
           {"test_backward": 0, "test_gradcheck": 0},
-          "in-place mutation: backward takes a gradient step on params", judge_gap=JUDGE_WRITEBACK),
+          "in-place mutation: backward takes a gradient step on params (seen when grading through backward_keeps_params)"),
     wrong("gradcheck_against_own_backward", {"gradcheck_answer": [
         ("    return {name: rel_error(grads[name], numerical_gradient(loss, params[name])) for name in params}",
          "    mine = backward(params, cache, y)\n    return {name: rel_error(grads[name], mine[name]) for name in params}")]},
