@@ -279,6 +279,10 @@ class HubClass:
             "COURSE_HUB_STUDENTS": self.students_group, "COURSE_HUB_INSTRUCTORS": self.instructors_group,
             "COURSE_HUB_CULL_TIMEOUT": str(self.cull_timeout), "COURSE_HUB_PROXY": PROXY,
             "PATH": f"{self.env_dir / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+            # The hub and its services run as root from the environment: without this, a module they import late
+            # writes its __pycache__ into the environment while the class is graded, and the course's autograde
+            # (grading/integrity.py) rightly stops, seeing the environment change under it.
+            "PYTHONDONTWRITEBYTECODE": "1",
         })
         return env
 

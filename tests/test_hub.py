@@ -19,6 +19,16 @@ own report of what it could do while it was graded. A real Chromium logs in thro
 instructor sees the class in Formgrader, a student sees the exercise in the Assignments tab. Last, the idle culler
 (with the shipped configuration's scopes and a short timeout) stops an idle server.
 
+The class also runs with a student who attacks the instructor's side (the hub issue's families, each next to the
+honest classmate): squatting the course's exchange folder and a fake course before the release; hand-made inbound
+folders (links to /proc/self/environ, the solutions, the gradebook, ~/.jupyter and the runtime folder; a linked
+folder; a classmate's name dated 2099; a made-up student; an HTML id; a rename of a classmate's folder; a FIFO, a
+closed folder, a hard link, a closed submission); a notebook with every browser vector, opened in Formgrader in
+Chromium; a Formgrader URL with a script for an id; a page on the attacker's own server opened by the instructor.
+Each check: the attack fails, the honest grades stand, the attacker is listed.
+
+Every user's server is on its own origin (<user>.localhost:PORT, the shipped subdomain_host).
+
 Needs root (users are created), configurable-http-proxy from npm and bubblewrap (`make hub-deps`, .ci/run). In CI
 a missing piece is a failure, never a skip.
 """
