@@ -56,7 +56,7 @@ FAST_MODULES = re.compile(r"test_nnlib_\w+|test_judge|test_wire\w*|test_grading_
 NEEDS = {
     "hub": lambda name, text: name.startswith("test_hub"),
     "root": lambda name, text: name.startswith("test_hub") or "useradd" in text or "runuser" in text,
-    "browser": lambda name, text: "chromium" in text.lower() or "browser_utils" in text or "built_site" in text,
+    "browser": None,  # per test: see _uses_browser
     "grading": lambda name, text: any(word in text for word in ("make_course", '"-m", "grading"',
                                                                 "SandboxedKernelManager", "grading_cases")),
     "blas": lambda name, text: name == "test_blas_kernels",
@@ -82,10 +82,27 @@ def pytest_collection_modifyitems(config, items):
             texts[path] = path.read_text() if path.is_file() else ""
         name = path.stem
         for marker, needs in NEEDS.items():
-            if needs(name, texts[path]):
+            if needs(name, texts[path]) if needs else _uses_browser(item):
                 item.add_marker(getattr(pytest.mark, marker))
         if not FAST_MODULES.fullmatch(name):
             item.add_marker(pytest.mark.slow)
+
+
+#: Fixtures that start Chromium or need the built site (which the browser tests share).
+BROWSER_FIXTURES = {"browser", "chromium", "reader_browser", "site", "site_dir", "built_site", "pages", "lab"}
+
+
+def _uses_browser(item):
+    """A test that takes a browser or site fixture, or starts Chromium itself."""
+    import inspect
+
+    if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    try:
+        source = inspect.getsource(item.function)
+    except (AttributeError, OSError, TypeError):
+        return False
+    return "chromium" in source.lower() or "playwright" in source
 
 
 def _missing(marker):

@@ -28,7 +28,7 @@ PAGES = [f"exercises/{name}/{name}" for name in EXERCISES]
 CHAPTER_EXERCISES = {
     "01_perceptron": ["ex01_perceptron"],
     "02_sigmoid_neuron": ["ex02_sigmoid_neuron"],
-    "03_backpropagation": ["ex03_backprop"],
+    "03_backpropagation": ["ex03_backprop", "ex03_xor_backprop"],  # its own, and a pointer to the one after ch. 4
     "04_moons_network": ["ex03_backprop", "ex04_minibatch"],
     "05_wine_mlp": ["ex05_wine"],
     "06_evaluating": ["ex06_model_selection" if "ex06_model_selection" in EXERCISES else "ex05_wine"],
