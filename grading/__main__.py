@@ -37,6 +37,9 @@ def _parser():
         p.add_argument("--exercise", "-e", help="the exercise of every file in SRC (default: guessed per file)")
         p.add_argument("--id-pattern", help="regular expression with a group 'student' for the student id, "
                                             "matched against each file's path inside SRC")
+        p.add_argument("--roster", metavar="FILE", help="the class's student ids, one a line (default: roster.txt "
+                                                        "in the course root, when there is one): a submission of "
+                                                        "another id is listed and not collected")
 
     exercises_arg(sub.add_parser("release", help="write exercises/ from solutions/"))
     source_args(sub.add_parser("collect", help="copy submissions into submitted/"))
@@ -86,7 +89,8 @@ def _run(args):
     if args.step == "release":
         steps.release(course, course.check_exercises(args.exercises))
     elif args.step == "collect":
-        collect.collect(course, args.src, exercise=args.exercise, id_pattern=args.id_pattern)
+        collect.collect(course, args.src, exercise=args.exercise, id_pattern=args.id_pattern,
+                        roster=collect.read_roster(course, args.roster) if args.roster else None)
     elif args.step == "autograde":
         autograde.autograde(course, course.check_exercises(args.exercises), force=args.force, only=args.student)
     elif args.step == "feedback":
@@ -97,7 +101,8 @@ def _run(args):
         summary.summarise(course)
     elif args.step == "grade":
         steps.release(course, [args.exercise] if args.exercise else course.exercises())
-        collected = collect.collect(course, args.src, exercise=args.exercise, id_pattern=args.id_pattern)
+        collected = collect.collect(course, args.src, exercise=args.exercise, id_pattern=args.id_pattern,
+                                    roster=collect.read_roster(course, args.roster) if args.roster else None)
         exercises = sorted({exercise for exercise, _ in collected})
         autograde.autograde(course, exercises, force=args.force)
         steps.feedback(course, exercises)

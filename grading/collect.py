@@ -35,6 +35,7 @@ import nbformat
 
 from . import safe_files
 from .course import grade_cells, sha256
+from .errors import CourseError
 
 IGNORED_PARTS = {".ipynb_checkpoints", "__MACOSX", ".DS_Store", "__pycache__"}
 
@@ -65,7 +66,7 @@ def _read_notebook(data):
         return None, f"not UTF-8 text ({error.reason} at byte {error.start})"
     except json.JSONDecodeError as error:
         return None, f"not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})"
-    except Exception as error:  # nbformat's own complaints about a damaged notebook
+    except Exception as error:  # noqa: BLE001 (nbformat's own complaints about a damaged notebook)
         return None, f"not a readable notebook ({type(error).__name__}: {error})"
 
 
@@ -134,17 +135,20 @@ def _ignored(relative, is_folder):
 ROSTER_FILE = "roster.txt"
 
 
-def read_roster(course):
-    """The class's student ids from ``roster.txt`` in the course root (one id a line, ``#`` comments), or None when
-    the course keeps no roster. An id that is not valid is an error that names the line."""
-    path = Path(course.root) / ROSTER_FILE
+def read_roster(course, path=None):
+    """The class's student ids from ``path`` (default ``roster.txt`` in the course root; one id a line, ``#``
+    comments), or None when the course keeps no roster. An id that is not valid is an error that names the line."""
+    given = path is not None
+    path = Path(path) if given else Path(course.root) / ROSTER_FILE
     if not path.is_file():
+        if given:
+            raise CourseError(f"--roster {path}: no such file (one student id a line)")
         return None
     ids = set()
     for number, line in enumerate(path.read_text().splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if line:
-            ids.add(safe_files.check_student_id(line, f"{ROSTER_FILE} line {number}"))
+            ids.add(safe_files.check_student_id(line, f"{path.name} line {number}"))
     return ids
 
 
@@ -156,12 +160,12 @@ def collect(course, src, exercise=None, id_pattern=None, log=print, roster=None)
     roster = read_roster(course) if roster is None else set(roster)
     src = Path(src).resolve()
     if not src.is_dir():
-        raise SystemExit(f"{src} is not a folder")
+        raise CourseError(f"{src} is not a folder")
     if exercise is not None:
         course.check_exercises([exercise])
     exercises = [ex for ex in course.exercises() if course.release_notebook(ex).is_file()]
     if exercise is not None and exercise not in exercises:
-        raise SystemExit(f"{exercise} is not released yet: run `make release EX={exercise}` first")
+        raise CourseError(f"{exercise} is not released yet: run `make release EX={exercise}` first")
     released = {ex: grade_cells(course.read_release(ex)) for ex in exercises}
     release_ids = {ex: set(cells) for ex, cells in released.items()}
     problems, ignored = [], []

@@ -163,7 +163,8 @@ def _as_text(source, what):
     """Markdown that shows ``source`` as literal text in a code block (a fence longer than any in the source)."""
     fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", source)), default=0))
     return (f"**{MARK} {NOTE}:** this {what} held active content (a script, an event handler, a `javascript:` or "
-            f"`data:` link, a frame or an image from elsewhere). It is shown as text:\n\n{fence}text\n{source}\n{fence}\n")
+            f"`data:` link, a frame or an image from elsewhere). It is shown as text:\n\n"
+            f"{fence}text\n{source}\n{fence}\n")
 
 
 def sanitize_markdown(source, attachments=None, what="cell"):
@@ -171,7 +172,7 @@ def sanitize_markdown(source, attachments=None, what="cell"):
     source = defuse_math(source)
     try:
         rendered = render_markdown(source, attachments)
-    except Exception:  # mistune failing on crafted input: show it as text
+    except Exception:  # noqa: BLE001 (mistune failing on crafted input: show it as text)
         rendered = None
     if rendered is not None and html_is_clean(rendered):
         return source, False
@@ -257,8 +258,8 @@ def sanitize_output(output):
         data["text/plain"] = ""
     if kind == "execute_result":
         count = output.get("execution_count")
-        return new_output("execute_result", data=data, metadata=metadata,
-                          execution_count=count if isinstance(count, int) and not isinstance(count, bool) else None), notes
+        count = count if isinstance(count, int) and not isinstance(count, bool) else None
+        return new_output("execute_result", data=data, metadata=metadata, execution_count=count), notes
     return new_output("display_data", data=data, metadata=metadata), notes
 
 
@@ -328,8 +329,8 @@ def sanitize_notebook(nb):
     kept = {}
     kernelspec = nb.metadata.get("kernelspec")
     if isinstance(kernelspec, dict):
-        kept["kernelspec"] = {k: v for k, v in kernelspec.items()
-                              if k in ("name", "display_name", "language") and isinstance(v, str) and SIMPLE.fullmatch(v)}
+        kept["kernelspec"] = {k: v for k, v in kernelspec.items() if k in ("name", "display_name", "language")
+                              and isinstance(v, str) and SIMPLE.fullmatch(v)}
     language = nb.metadata.get("language_info")
     if isinstance(language, dict):
         kept["language_info"] = {k: v for k, v in language.items() if isinstance(v, str) and SIMPLE.fullmatch(v)}
