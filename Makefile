@@ -100,7 +100,9 @@ CHP_VERSION := 5.3.0
 
 # The class's autograde runs in the grading sandbox, so the hub machine needs bubblewrap too.
 hub-deps:  ## What a hub class needs besides .venv: configurable-http-proxy from npm (pinned), bubblewrap
-	@if configurable-http-proxy --version 2>/dev/null | grep -qx '$(CHP_VERSION)'; then :; else \
+	@if configurable-http-proxy --version 2>/dev/null | grep -qx '$(CHP_VERSION)'; then :; \
+	elif [ "$$(id -u)" != 0 ]; then echo "make hub-deps installs configurable-http-proxy $(CHP_VERSION) for every user \
+	(npm install --global) and bubblewrap: run it as root (sudo make hub-deps)"; exit 1; else \
 	    command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }; \
 	    npm install --global --no-fund --no-audit --loglevel=error configurable-http-proxy@$(CHP_VERSION); fi
 	@command -v bwrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; }
