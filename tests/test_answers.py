@@ -3,9 +3,9 @@
 For each exercise (one class each), the answers in tests/answers/<exercise>.py, plus an honest student (the
 reference solution), are graded together by the real pipeline, `python -m grading grade SRC --exercise EX` in a
 temporary copy of the course, sandbox on; each test cell's points are read from the gradebook. The same notebooks
-are run top to bottom in a plain kernel, as in the learner's JupyterLab (`make validate` runs the same), to check the list of
-gaps: a wrong answer listed in GAPS passes every visible test, and one not listed fails at least one; every valid
-answer passes them all.
+are run top to bottom in a plain kernel, as in the learner's JupyterLab (`make validate` runs the same), to check
+the list of gaps: a wrong answer listed in GAPS passes every visible test, and one not listed fails at least one;
+every valid answer passes them all.
 """
 
 import os
@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import nbformat
 import pytest
-
 from answers import module, notebook
 from grading_cases import ROOT, Exercise, exercises, is_test, make_course, meta
 
@@ -111,7 +110,8 @@ def visible_tests(request, tmp_path_factory):
 
 
 # Read-only cells that use a learner's name on purpose: they run in the learner's kernel, never in the judge.
-KERNEL_CELLS = {"pocket_compare", "first_check", "gradcheck_fixtures", "backward_helper", "batches_helper", "curves", "cost_plot"}
+KERNEL_CELLS = {"pocket_compare", "first_check", "gradcheck_fixtures", "backward_helper", "batches_helper", "curves",
+                "cost_plot"}
 
 
 @pytest.mark.parametrize("name", exercises())

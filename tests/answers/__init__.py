@@ -19,14 +19,15 @@ class Answer:
     name: str
     kind: str  # "wrong" (must lose the points of what it breaks) or "valid" (must get full marks)
     cells: dict  # grade_id of an answer cell -> its new source, or a list of (old, new) changes to the solution's
-    scores: dict = field(default_factory=dict)  # grade_id of a test cell -> points expected (others: full marks)
+    scores: dict = field(default_factory=dict)  # grade_id of a test cell -> points expected (others: full)
     why: str = ""
     judge_gap: str = ""  # why the grader cannot take the points yet (the test is then a strict xfail)
 
     def __post_init__(self):
         assert self.kind in ("wrong", "valid"), self.kind
         assert self.name.isidentifier() and self.name.islower(), f"{self.name}: a student id must be a plain name"
-        assert (self.kind == "wrong") == bool(self.scores), f"{self.name}: a wrong answer loses points, a valid one none"
+        assert (self.kind == "wrong") == bool(self.scores), (
+            f"{self.name}: a wrong answer loses points, a valid one none")
 
 
 def wrong(name, cells, scores, why="", judge_gap=""):

@@ -4,6 +4,8 @@ Parts 2, 3 and 5 call the learner's `step`, and parts 3 and 5 their `perceptron_
 costs the parts built on it.
 """
 
+# ruff: noqa: E501 (answers are notebook code quoted whole: long lines are kept as a learner writes them)
+
 from answers import valid, wrong
 
 ALL_LATER = {"test_update": 0, "test_train": 0, "test_pocket": 0}

@@ -5,6 +5,8 @@ Later parts call the learner's own functions: make_prediction (parts 4-6), squar
 squared_error_derivative (part 4, and part 6 through gradient_step).
 """
 
+# ruff: noqa: E501 (answers are notebook code quoted whole: long lines are kept as a learner writes them)
+
 from answers import valid, wrong
 
 NAIVE = "return 1 / (1 + np.exp(-np.asarray(z, dtype=float)))"

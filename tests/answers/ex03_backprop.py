@@ -5,6 +5,8 @@ gradient_check (part 4) computes its loss with the learner's forward and cross_e
 default, and part 5 runs it: mistakes there cost parts 4 and 5 too.
 """
 
+# ruff: noqa: E501 (answers are notebook code quoted whole: long lines are kept as a learner writes them)
+
 from answers import valid, wrong
 
 CHECK_LATER = {"test_gradcheck": 0, "test_bug": 0}

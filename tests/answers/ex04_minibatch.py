@@ -3,6 +3,8 @@
 train calls the learner's minibatches and learning_rate_at: a mistake there also changes the loss curves of part 3.
 """
 
+# ruff: noqa: E501 (answers are notebook code quoted whole: long lines are kept as a learner writes them)
+
 from answers import valid, wrong
 
 CASES = [

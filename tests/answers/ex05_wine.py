@@ -5,6 +5,8 @@ its settings. The grader refits the network itself (same settings, its own scali
 when part 1 scaled wrongly, and part 5 when the model has no seed (a refit is another network).
 """
 
+# ruff: noqa: E501 (answers are notebook code quoted whole: long lines are kept as a learner writes them)
+
 from answers import valid, wrong
 
 MODEL = "model = MLPClassifier(hidden_layer_sizes=(13, 13, 13), max_iter=500, random_state=0)"

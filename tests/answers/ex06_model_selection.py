@@ -4,6 +4,8 @@ The grid of part 2 calls the learner's cv_accuracy; parts 3 and 4 are checked ag
 the learner's own setting and threshold, so a wrong choice in part 2 or 3 costs only that part.
 """
 
+# ruff: noqa: E501 (answers are notebook code quoted whole: long lines are kept as a learner writes them)
+
 from answers import valid, wrong
 
 CV = "return float(cross_val_score(make_model(alpha, epochs), X_train, y_train, cv=folds).mean())"
