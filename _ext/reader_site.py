@@ -7,7 +7,8 @@ and rewritten again comes out the same), and each is small:
 - **Concept checks** (jupyterquiz): every quiz cell inlines jupyterquiz's whole library (37 KiB) and its stylesheet.
   The questions stay in the page as JSON (``<script type="application/json" class="jq-questions">``); the library is
   written once to ``_static/jupyterquiz-lib.js`` from the installed jupyterquiz package (its own files, in the
-  order jupyterquiz concatenates them) and loaded, deferred, with ``_static/concept-checks.js`` (from ``_ext/assets/``), which draws the
+  order jupyterquiz concatenates them) and fetched by ``_static/concept-checks.js`` (from ``_ext/assets/``) as soon
+  as the reader scrolls, types or points, or a check nears the screen; it then draws the
   quizzes and makes them accessible (radio group named by the question, feedback in a live region, arrow keys move
   without answering). Its look is ``_static/concept-checks.css``.
 - **Chapter 4's players** (matplotlib's ``to_jshtml``): the frames, base64 PNGs inside the page, become image files
@@ -277,8 +278,8 @@ def name_hints(text):
     return HINT_OR_PART.sub(rename, text)
 
 
-def add_script(text, src):
-    tag = f'<script defer src="{src}"></script>'
+def add_script(text, src, attributes=""):
+    tag = f'<script defer src="{src}"{attributes}></script>'
     if tag in text:
         return text
     return text.replace("</head>", f"  {tag}\n  </head>", 1)
@@ -301,8 +302,12 @@ def rewrite_page(path, outdir):
     if quizzes or 'class="jq-questions"' in text:
         text = add_stylesheet(text, f"{static.as_posix()}/jupyterquiz.css")
         text = add_stylesheet(text, f"{static.as_posix()}/concept-checks.css")
-        text = add_script(text, f"{static.as_posix()}/{LIB_NAME}")
-        text = add_script(text, f"{static.as_posix()}/concept-checks.js")
+        for earlier in (LIB_NAME, "concept-checks.js"):  # tags of earlier versions of this rewrite
+            text = text.replace(f'  <script defer src="{static.as_posix()}/{earlier}"></script>\n', "")
+        # jupyterquiz's library is fetched by concept-checks.js when the reader first scrolls, types or points, or
+        # when a check comes within 1250 px of the screen (as Chromium fetches lazy images)
+        text = add_script(text, f"{static.as_posix()}/concept-checks.js",
+                          f' data-library="{static.as_posix()}/{LIB_NAME}"')
     if 'class="animation"' in text:
         text, _ = rewrite_players(text, outdir / "_images", f"{prefix}_images/")
         text = add_script(text, f"{static.as_posix()}/players.js")
@@ -377,7 +382,14 @@ def use_mathjax_components(app):
     app.config.mathjax_path = "mathjax/startup.js"
 
 
+def no_fullscreen_button(app, config):
+    """sphinx-book-theme's full-screen button (the browser's own F11 does the same) is one Tab stop less on the way
+    to every page's content; jupyter-book has no _config.yml key for it."""
+    config.html_theme_options = {**(config.html_theme_options or {}), "use_fullscreen_button": False}
+
+
 def setup(app):
+    app.connect("config-inited", no_fullscreen_button)
     app.connect("builder-inited", use_mathjax_components)
     app.connect("build-finished", rewrite_site, priority=900)  # after sphinx-mathjax-offline's copy (500)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -62,14 +62,19 @@
   function quietCopyButtons() {
     document.querySelectorAll("button.copybtn").forEach(function (b) { b.tabIndex = -1; });
   }
-  // A display formula wider than the column scrolls in its own box: that box must be reachable by keyboard.
+  // A display formula or a pandas table wider than the column scrolls in its own box: that box must be reachable
+  // by keyboard (a Tab stop only while it is too wide).
   function focusableWideMath() {
-    document.querySelectorAll("mjx-container[display='true']").forEach(function (m) {
+    var boxes = document.querySelectorAll("mjx-container, .bd-content .output.text_html > div, " +
+                                          ".bd-content .pst-scrollable-table-container");
+    Array.prototype.forEach.call(boxes, function (m) {
+      if (m.tagName === "DIV" && !m.querySelector(":scope > table")) return;
+      if (m.tagName !== "DIV" && getComputedStyle(m).overflowX !== "auto") return;
       var wide = m.scrollWidth > m.clientWidth + 1;
       if (wide && !m.hasAttribute("tabindex")) {
         m.setAttribute("tabindex", "0");
         m.setAttribute("role", "group");
-        m.setAttribute("aria-label", "formula, scrolls sideways");
+        m.setAttribute("aria-label", m.tagName === "DIV" ? "table, scrolls sideways" : "formula, scrolls sideways");
         m.dataset.readerScroll = "";
       } else if (!wide && m.dataset.readerScroll !== undefined) {
         m.removeAttribute("tabindex");
@@ -86,7 +91,11 @@
       setTimeout(afterMath, 100);
     }
   }
-  window.addEventListener("DOMContentLoaded", function () { setTimeout(quietCopyButtons, 0); afterMath(); });
+  window.addEventListener("DOMContentLoaded", function () {
+    setTimeout(quietCopyButtons, 0);
+    focusableWideMath();
+    afterMath();
+  });
   window.addEventListener("load", function () { quietCopyButtons(); afterMath(); });
   window.addEventListener("resize", focusableWideMath);
 

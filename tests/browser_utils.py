@@ -197,6 +197,7 @@ AUDIT_PAGES_EXTRA = ()  # the 18 pages of _toc.yml; Sphinx's genindex and search
 INTERACT_JS = """
 async ({wrong}) => {
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  if (window.courseConceptChecks) await window.courseConceptChecks.ready();  // as a scroll or key press would
   for (const quiz of document.querySelectorAll('.Quiz')) {
     const answers = [...quiz.querySelectorAll('label.MCButton')];
     const pick = answers.find((a) => (a.dataset.correct === 'true') !== wrong) || answers[0];

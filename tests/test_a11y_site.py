@@ -164,6 +164,7 @@ def test_canary_quiz_arrow_key_moves_without_answering(site, reader_browser):
     """On a concept check, an arrow key moves the focus to the next answer without answering; Space answers."""
     context, page, _ = bu.open_in(reader_browser, urljoin(site, "chapters/01_perceptron.html"))
     try:
+        page.evaluate("() => window.courseConceptChecks.ready()")  # as the reader's first key press would
         quiz = page.locator(".Quiz").first
         radios = quiz.locator("input[type=radio]")
         radios.first.focus()

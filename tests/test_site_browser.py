@@ -164,6 +164,7 @@ def open_page(context, url, mode=None):
         " else { localStorage.removeItem('mode'); localStorage.removeItem('theme'); }"
     )
     page.goto(url, wait_until="load")
+    page.mouse.wheel(0, 1)  # a reader scrolls: the concept checks' library is fetched once the reader does something
     return page, log
 
 

@@ -142,6 +142,7 @@ def quiz_click_problems(page, expected, timeout_ms=TIMEOUT_MS):
     """Click a wrong and then the right answer of each of the page's quizzes; what went wrong (empty: nothing).
 
     expected: how many quiz questions the page must show; timeout_ms: how long to wait for them."""
+    page.mouse.wheel(0, 1)  # a reader scrolls: the checks' library is fetched once the reader does something
     try:
         page.wait_for_function("n => document.querySelectorAll('div.Quiz').length >= n", arg=expected,
                                timeout=timeout_ms)

@@ -1,5 +1,6 @@
-/* Concept checks (jupyterquiz) for every reader. Loaded, deferred, on pages with a check, after jupyterquiz's own
- * library (_static/jupyterquiz-lib.js, written by _ext/reader_site.py from the installed package).
+/* Concept checks (jupyterquiz) for every reader. Loaded, deferred, on pages with a check; it fetches jupyterquiz's
+ * own library (_static/jupyterquiz-lib.js, written by _ext/reader_site.py from the installed package) once the
+ * reader scrolls, types or points, or a check comes near the screen.
  *
  * Each check's questions sit in the page as JSON next to its container. This draws them with jupyterquiz, then:
  * - the answers become a radio group named by the question (role="radiogroup", aria-labelledby);
@@ -61,12 +62,50 @@
     container.removeAttribute("data-jq-pending");
   }
 
-  function start() {
+  function drawAll() {
     document.querySelectorAll("script.jq-questions").forEach(function (data) {
       var container = document.getElementById(data.dataset.for);
       if (!container || container.querySelector(".Quiz")) return;
       draw(container, JSON.parse(data.textContent));
     });
+  }
+
+  // jupyterquiz's library (36 KiB) is fetched only once the reader does something (scrolls, types, points) or a
+  // check comes near the screen: a reader who only opens the page does not pay for it.
+  var library = document.currentScript && document.currentScript.dataset.library;
+  var loading = null;
+  function ready() {
+    if (!loading) {
+      loading = new Promise(function (resolve, reject) {
+        if (window.jupyterquiz || !library) { resolve(); return; }
+        var script = document.createElement("script");
+        script.src = library;
+        script.onload = resolve;
+        script.onerror = reject;
+        document.head.appendChild(script);
+      }).then(drawAll);
+    }
+    return loading;
+  }
+  window.courseConceptChecks = {ready: ready};
+
+  function start() {
+    var containers = document.querySelectorAll(".jq-quiz");
+    if (!containers.length) return;
+    var events = ["keydown", "pointerdown", "touchstart", "wheel", "scroll"];
+    var go = function () {
+      events.forEach(function (t) { window.removeEventListener(t, go, true); });
+      ready();
+    };
+    events.forEach(function (t) { window.addEventListener(t, go, {capture: true, passive: true}); });
+    if ("IntersectionObserver" in window) {
+      var observer = new IntersectionObserver(function (entries) {
+        if (entries.some(function (e) { return e.isIntersecting; })) { observer.disconnect(); go(); }
+      }, {rootMargin: "1250px 0px"});
+      containers.forEach(function (c) { observer.observe(c); });
+    } else {
+      go();
+    }
   }
 
   if (document.readyState === "loading") {
