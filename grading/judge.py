@@ -198,10 +198,25 @@ def bound_names(source):
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
         else:
-            for child in ast.walk(node):
-                if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
-                    names.add(child.id)
+            names |= _stored(node)
     return names
+
+
+def _stored(node):
+    """Names a statement stores at the level it runs at (loop variables and ``with ... as`` included), not those of
+    a comprehension, a lambda or a nested definition, which do not reach the notebook's globals."""
+    if isinstance(node, ast.Name):
+        return {node.id} if isinstance(node.ctx, ast.Store) else set()
+    if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda)):
+        return set()
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(alias.asname or alias.name).split(".")[0] for alias in node.names if alias.name != "*"}
+    found = set()
+    for child in ast.iter_child_nodes(node):
+        found |= _stored(child)
+    return found
 
 
 def used_names(source):

@@ -280,3 +280,11 @@ def test_the_answer_key_is_stubbed_out_and_its_code_is_gone(tmp_path):
 def test_an_off_limits_name_that_does_not_exist_is_refused(tmp_path):
     with pytest.raises(ValueError, match="not defined"):
         answer_key.redacted_package(ROOT / "nnlib", ["nnlib.activations.no_such_function"], tmp_path)
+
+
+def test_an_answer_binds_its_top_level_names_only():
+    """A comprehension's or a lambda's variable, or a name inside a function, never reaches the notebook's globals,
+    so a read-only cell that uses the same name still runs in the judge."""
+    source = ("for alpha in [1, 2]:\n    scores = [e for e in range(3)]\n    with open('x') as fh:\n        pass\n"
+              "best = max(d, key=lambda k: k)\nif True:\n    import numpy as np\n    def f(x):\n        inner = 1\n")
+    assert judge.bound_names(source) == {"alpha", "scores", "fh", "best", "np", "f"}
