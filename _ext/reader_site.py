@@ -39,7 +39,7 @@ QUIZ_SCRIPT = re.compile(
     r"if \(typeof Question === 'undefined'\) \{\n.*?</script>",
     re.S,
 )
-QUIZ_STYLE = re.compile(r'(<div id="(?P<id>[A-Za-z]+)" data-shufflequestions="[^"]*"[^>]*>)<style>\n#(?P=id) \{.*?</style>', re.S)
+QUIZ_STYLE = re.compile(r'(<div id="(?P<id>[A-Za-z]+)" data-shufflequestions="[^"]*"[^>]*>)<style>\n#(?P=id) \{.*?</style>', re.S)  # noqa: E501
 LIB_NAME = "jupyterquiz-lib.js"
 ASSETS = Path(__file__).parent / "assets"  # concept-checks.js/.css and players.js, copied into _static
 
@@ -60,7 +60,7 @@ LIB_SUFFIX = "\nwindow.jupyterquiz = {show_questions: show_questions};\n})();\n"
 def jupyterquiz_library():
     """jupyterquiz's JavaScript, as its display_quiz puts it together (every .js file in name order)."""
     js = importlib.resources.files("jupyterquiz").joinpath("js")
-    parts = [f.read_text(encoding="utf-8") for f in sorted(js.iterdir(), key=lambda f: f.name) if f.name.endswith(".js")]
+    parts = [f.read_text(encoding="utf-8") for f in sorted(js.iterdir(), key=lambda f: f.name) if f.name.endswith(".js")]  # noqa: E501
     return LIB_PREFIX + "\n".join(parts) + LIB_SUFFIX
 
 
@@ -75,7 +75,7 @@ def rewrite_quizzes(text):
         return f'<script type="application/json" class="jq-questions" data-for="{match["id"]}">{data}</script>'
 
     text = QUIZ_SCRIPT.sub(questions, text)
-    text = QUIZ_STYLE.sub(lambda m: m.group(1).replace('<div id=', '<div class="jq-quiz" data-jq-pending="" id=', 1), text)
+    text = QUIZ_STYLE.sub(lambda m: m.group(1).replace('<div id=', '<div class="jq-quiz" data-jq-pending="" id=', 1), text)  # noqa: E501
     return text, count
 
 
@@ -113,7 +113,7 @@ def rewrite_players(text, images_dir, prefix):
     alts = {m["id"]: html.unescape(m["alt"]) for m in PLAYER_IMG.finditer(text)}
     text = PLAYER_IMG.sub(lambda m: f'<img alt="{m["alt"]}" id="_anim_img{m["id"]}" loading="lazy" decoding="async" '
                                     f'class="anim-frame">', text)
-    text = SLIDER.sub(lambda m: m.group(1) + f' aria-label="{html.escape("Frame of the player: " + alts.get(m["id"], "animation"))}"', text)
+    text = SLIDER.sub(lambda m: m.group(1) + f' aria-label="{html.escape("Frame of the player: " + alts.get(m["id"], "animation"))}"', text)  # noqa: E501
     # The repetition radios: a form with a name is a landmark, and both players' had the same name. Unnamed, with
     # its radios in a fieldset whose legend says which player they belong to.
     def loop_form(m):
@@ -129,12 +129,12 @@ def rewrite_players(text, images_dir, prefix):
 
 FA_JS = re.compile(r'\s*<script src="[^"]*fontawesome/[\d.]+/js/all\.min\.js[^"]*"></script>')
 FA_CSS = re.compile(r'(href="[^"]*fontawesome/[\d.]+/css/)all\.min\.css[^"]*')
-FA_PRELOAD = re.compile(r'\s*<link rel="preload" as="font" type="font/woff2" crossorigin href="[^"]*fontawesome[^"]*" />')
+FA_PRELOAD = re.compile(r'\s*<link rel="preload" as="font" type="font/woff2" crossorigin href="[^"]*fontawesome[^"]*" />')  # noqa: E501
 HEAD_SCRIPT = re.compile(r'<script (?![^>]*\b(?:defer|async)\b)(?P<attrs>[^>]*\bsrc="[^"]*"[^>]*)></script>')
 PAGENAME = re.compile(r"<script>(DOCUMENTATION_OPTIONS\.pagename = '[^']*';)</script>")
-MATHJAX = re.compile(r'\s*<script>window\.MathJax = .*?</script>\s*<script defer="defer" src="[^"]*mathjax/[^"]*"></script>', re.S)
+MATHJAX = re.compile(r'\s*<script>window\.MathJax = .*?</script>\s*<script defer="defer" src="[^"]*mathjax/[^"]*"></script>', re.S)  # noqa: E501
 SPHINX_DESIGN = re.compile(r'\s*<link rel="stylesheet" type="text/css" href="[^"]*sphinx-design\.min\.css[^"]*" />'
-                           r'|\s*<script defer data-sd-tabs-storage-prefix="[^"]*" src="[^"]*design-tabs\.js[^"]*"></script>')
+                           r'|\s*<script defer data-sd-tabs-storage-prefix="[^"]*" src="[^"]*design-tabs\.js[^"]*"></script>')  # noqa: E501
 THEBE = re.compile(r'\s*<link rel="stylesheet" type="text/css" href="[^"]*sphinx-thebe\.css[^"]*" />'
                    r'|\s*<script>const THEBE_JS_URL = [^<]*</script>'
                    r'|\s*<script async="async" src="[^"]*sphinx-thebe\.js[^"]*"></script>')
@@ -176,7 +176,7 @@ def rewrite_head(text):
             if len(words) > 160:
                 words = words[:157].rsplit(" ", 1)[0] + "..."
             if words:
-                head = head.replace("<title>", f'<meta name="description" content="{html.escape(words)}" />\n    <title>', 1)
+                head = head.replace("<title>", f'<meta name="description" content="{html.escape(words)}" />\n    <title>', 1)  # noqa: E501
     return head + sep + body
 
 
@@ -210,7 +210,7 @@ def subset_fontawesome(outdir, used_text):
         codes = {names[n] for n in used} | {int(c, 16) for c in CSS_CODEPOINT.findall(used_text)}
 
         def keep(match):
-            shown = any(sel.strip().removeprefix(".").removesuffix(":before") in used for sel in match[1].split(","))
+            shown = any(sel.strip().removeprefix(".").removesuffix(":before") in used for sel in match[1].split(","))  # noqa: B023
             return match.group(0) if shown else ""
 
         text = FA_RULE.sub(keep, text)

@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -455,7 +454,7 @@ def open_in(browser, url, mode=None, width=1280, height=900):
     log = []
 
     def route(r):
-        if urlsplit(r.request.url).hostname in ("127.0.0.1", "localhost") or r.request.url.startswith(("data:", "blob:")):
+        if urlsplit(r.request.url).hostname in ("127.0.0.1", "localhost") or r.request.url.startswith(("data:", "blob:")):  # noqa: E501
             r.continue_()
         else:
             log.append(f"request outside localhost: {r.request.url}")

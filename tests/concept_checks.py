@@ -70,7 +70,7 @@ def quiz_problems(cell):
                 problems.append(f"question {n} answer {k}: 'correct' is not True or False")
             if len(str(answer.get("feedback", "")).split()) < 4:
                 problems.append(f"question {n} answer {k}: no feedback sentence")
-        texts = [str(question.get("question", ""))] + [str(a.get(key, "")) for a in answers for key in ("answer", "feedback")]
+        texts = [str(question.get("question", ""))] + [str(a.get(key, "")) for a in answers for key in ("answer", "feedback")]  # noqa: E501
         if any("$" in text for text in texts):
             problems.append(f"question {n}: a $ in the text (jupyterquiz would read it as math)")
     outputs = {mime for out in cell.get("outputs", []) for mime in out.get("data", {})}

@@ -602,7 +602,7 @@ def hostile_cells(beacon):
 
     md = [
         f"[click me](javascript:{run('markdown-javascript-link')})",
-        f"[data link](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+        "[data link](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
         f'<img src="x" onerror="{run("markdown-img-onerror")}">',
         f"![remote]({beacon}/markdown-remote-image)",
         f'<a href="javascript:{run("markdown-html-link")}">html link</a>',

@@ -16,9 +16,8 @@ Each check also runs on a small page broken on purpose (the canaries), so that a
 
 from urllib.parse import urljoin
 
-import pytest
-
 import browser_utils as bu
+import pytest
 from browser_utils import reader_browser  # noqa: F401 (fixture, used by name)
 
 pytest.importorskip("playwright.sync_api", reason="playwright is in requirements.txt: run make")
@@ -83,7 +82,8 @@ CANARY_AXE_PAGE = """<!DOCTYPE html><html lang="en"><head><title>canary</title><
 <form aria-label="Repetition mode"><input type="radio" name="b" aria-label="once"></form>
 <div class="Quiz"><label class="MCButton" data-correct="false" style="color:#fafafa;background:#fafafa">
   <input type="radio" name="q">wrong</label>
-  <label class="MCButton" data-correct="true" onclick="this.style.cssText='background:#009113;color:#fafafa'"><input type="radio"
+  <label class="MCButton" data-correct="true"
+   onclick="this.style.cssText='background:#009113;color:#fafafa'"><input type="radio"
   name="q">right</label></div>
 </main></body></html>
 """
@@ -177,7 +177,7 @@ def test_canary_quiz_arrow_key_moves_without_answering(site, reader_browser):
         assert quiz.locator(".Answer").get_attribute("role") == "radiogroup"
         assert quiz.locator(".Feedback").get_attribute("aria-live") == "polite"
         labelled = quiz.locator(".Answer").get_attribute("aria-labelledby")
-        assert labelled and page.locator(f"#{labelled}").inner_text().strip(), "the answers are not named by the question"
+        assert labelled and page.locator(f"#{labelled}").inner_text().strip(), "the answers are not named by the question"  # noqa: E501
     finally:
         context.close()
 

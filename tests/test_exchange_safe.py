@@ -107,7 +107,7 @@ def test_identity_time_links_and_roster(exchange):
     assert (collected / f"{EX}.ipynb").read_bytes() == honest
     stamp = (collected / "timestamp.txt").read_text()
     when = datetime.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f UTC")
-    assert abs((datetime.datetime.now(datetime.UTC).replace(tzinfo=None) - when).total_seconds()) < 600, stamp  # the server's clock, not 2099
+    assert abs((datetime.datetime.now(datetime.UTC).replace(tzinfo=None) - when).total_seconds()) < 600, stamp  # noqa: E501 (the server's clock, not 2099)
     assert not any(SECRET in p.read_bytes() for p in (course / "submitted").rglob("*") if p.is_file())
     assert grp.getgrnam(os.environ["NBGRADER_ROSTER_GROUP"])  # the roster was a real group
 

@@ -47,11 +47,10 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-import nbformat
-import pytest
-
 import browser_utils as bu
 import hub_utils as hu
+import nbformat
+import pytest
 
 EXERCISE = "ex01_perceptron"
 AUTO_POINTS = 7.0  # the autograded tests of ex01 (2 + 3 + 2); the written answer (2 points) is graded by hand
@@ -271,7 +270,8 @@ attempt("a made-up student", ghost)
 attempt("an HTML student id", lambda: os.path.basename(blank_copy(folder("<img src=x onerror=alert(1)>"))))
 # Rename a classmate's folder (its name known) to one's own id, and to another classmate's.
 attempt("rename a classmate's submission", lambda: os.rename(
-    os.path.join(INBOUND, RENAME_VICTIM_FOLDER), os.path.join(INBOUND, RENAME_VICTIM_FOLDER.replace(RENAME_VICTIM, ME))))
+    os.path.join(INBOUND, RENAME_VICTIM_FOLDER),
+    os.path.join(INBOUND, RENAME_VICTIM_FOLDER.replace(RENAME_VICTIM, ME))))
 # Denial: a FIFO, an unreadable folder, a link to an unreadable file, a hard link to a file not one's own, and a
 # whole submission folder closed to the instructor.
 def denial():  # in the attacker's own real submission, which is still collected and graded
@@ -603,10 +603,11 @@ def test_the_hostile_submission_is_contained(hub, lesson):
 
 def link_secrets(hub):
     """Bytes that only the links' targets hold: the instructor's server token, a hidden test line of the source
-    notebook, the gradebook's file header, a line of ~/.jupyter's configuration, a connection file's key, /etc/shadow."""
+    notebook, the gradebook's file header, a line of ~/.jupyter's configuration, a connection file's key,
+    /etc/shadow."""
     environ = Path(f"/proc/{hub.server_pid(hub.instructor)}/environ").read_bytes().split(b"\0")
     token = next(v.split(b"=", 1)[1] for v in environ if v.startswith(b"JUPYTERHUB_API_TOKEN="))
-    return {"the instructor's server token": token, "a hidden test": next(line for line in hidden_lines(hub) if '"' not in line and "\\" not in line).encode(),
+    return {"the instructor's server token": token, "a hidden test": next(line for line in hidden_lines(hub) if '"' not in line and "\\" not in line).encode(),  # noqa: E501
             "the gradebook": b"SQLite format 3\0", "the instructor's ~/.jupyter": b"load_subconfig(",
             "a kernel connection file": b'"signature_scheme"', "the shadow file": b"daemon:*:"}
 
@@ -725,12 +726,12 @@ def test_formgrader_and_the_assignments_tab_in_the_browser(hub, lesson):
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             context.set_default_timeout(60_000)
             page = browser_login(context, hub, hub.instructor)
-            page.goto(f"{hu.user_origin(hub.url, hub.instructor)}/user/{hub.instructor}/formgrader/manage_submissions/{EXERCISE}")
+            page.goto(f"{hu.user_origin(hub.url, hub.instructor)}/user/{hub.instructor}/formgrader/manage_submissions/{EXERCISE}")  # noqa: E501
             for student in (solver, blank, attacker):
                 page.get_by_text(student).first.wait_for()
             table = page.inner_text("body")
             page.screenshot(path=str(SCREENSHOTS / "formgrader-submissions.png"), full_page=True)
-            scores = {s: re.search(rf"{re.escape(s)}\b.*?([\d.]+) / ([\d.]+)", table).groups() for s in (solver, blank, attacker)}
+            scores = {s: re.search(rf"{re.escape(s)}\b.*?([\d.]+) / ([\d.]+)", table).groups() for s in (solver, blank, attacker)}  # noqa: E501
             assert {s: (float(a), float(b)) for s, (a, b) in scores.items()} == {
                 solver: (AUTO_POINTS, MAX_POINTS), blank: (0.0, MAX_POINTS), attacker: (0.0, MAX_POINTS)}, table
             context.close()

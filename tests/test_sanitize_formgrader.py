@@ -41,7 +41,7 @@ def hub_settings():
 
 
 def render(base, handlers, template, **values):
-    fake = SimpleNamespace(settings={"nbgrader_jinja2_env": Environment(loader=FileSystemLoader(handlers.template_path))})
+    fake = SimpleNamespace(settings={"nbgrader_jinja2_env": Environment(loader=FileSystemLoader(handlers.template_path))})  # noqa: E501
     return base.BaseHandler.render(fake, template, base_url="/user/ins", **values)
 
 

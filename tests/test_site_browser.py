@@ -17,10 +17,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
+import browser_utils as bu
 import nbformat
 import pytest
-
-import browser_utils as bu
 
 playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements.txt: run make")
 

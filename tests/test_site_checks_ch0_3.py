@@ -14,14 +14,12 @@ every folded answer with a click. A canary page without jupyterquiz's script sho
 """
 
 import ast
-import re
 from urllib.parse import urljoin
-
-import nbformat
-import pytest
 
 import browser_utils as bu
 import concept_checks as cc
+import nbformat
+import pytest
 
 CHECKED_CHAPTERS = ["01_perceptron", "02_sigmoid_neuron", "03_backpropagation"]  # three to five checks each
 NOTATION_CHAPTERS = ["00_introduction"] + CHECKED_CHAPTERS
@@ -146,7 +144,7 @@ def quiz_click_problems(page, expected, timeout_ms=TIMEOUT_MS):
     try:
         page.wait_for_function("n => document.querySelectorAll('div.Quiz').length >= n", arg=expected,
                                timeout=timeout_ms)
-    except Exception:  # playwright's TimeoutError: report it as a problem, like the others
+    except Exception:  # noqa: BLE001 (playwright's TimeoutError: report it as a problem, like the others)
         shown = page.locator("div.Quiz").count()
         return [f"{shown} quiz question(s) rendered, expected {expected}: jupyterquiz's script did not run"]
     problems = []
@@ -163,7 +161,7 @@ def quiz_click_problems(page, expected, timeout_ms=TIMEOUT_MS):
             answer.click()
             try:
                 feedback.wait_for(state="visible", timeout=TIMEOUT_MS)
-            except Exception:
+            except Exception:  # noqa: BLE001
                 problems.append(f"quiz {k} ({question!r}): no feedback visible after a click")
                 continue
             classes = (feedback.get_attribute("class") or "").split()
@@ -194,7 +192,7 @@ def details_click_problems(page, expected):
         fold.locator("summary").click()
         try:
             answer.wait_for(state="visible", timeout=TIMEOUT_MS)
-        except Exception:
+        except Exception:  # noqa: BLE001
             problems.append(f"folded answer {k}: its text is not visible after a click on 'Show the answer'")
             continue
         if not fold.evaluate("d => d.open") or not normalise(answer.inner_text()):

@@ -8,9 +8,9 @@ summary line, "Show the answer", or by the words "predict, then run".
 On the site (built strictly by conftest's ``built_site`` fixture, copied aside and served on localhost, read in
 Debian's Chromium): every multiple-choice check answers a click with that answer's feedback; the epoch slider,
 moved with the keyboard as a reader would, changes the picture; the learning-rate slider switches between the five
-precomputed runs. matplotlib's players are told apart by the alt text the chapter gives their pictures. Their frames are image files
-of the site (_ext/reader_site.py takes them out of the page), fetched when shown; the slider is labelled with the
-player's description and its value text says which frame is shown.
+precomputed runs. matplotlib's players are told apart by the alt text the chapter gives their pictures. Their
+frames are image files of the site (_ext/reader_site.py takes them out of the page), fetched when shown; the
+slider is labelled with the player's description and its value text says which frame is shown.
 """
 
 import ast
@@ -18,10 +18,9 @@ import re
 from copy import deepcopy
 from urllib.parse import urljoin
 
+import browser_utils as bu
 import nbformat
 import pytest
-
-import browser_utils as bu
 import test_site_checks_ch5_6 as convention
 from concept_checks import SUMMARY, concept_checks, convention_problems, quiz_call
 
@@ -68,7 +67,7 @@ def test_a_predict_prompt_comes_right_before_the_key_cell(piece):
 
 
 def test_a_check_takes_on_bigger_networks_are_always_better():
-    questions = [q for q in questions_of(read_chapter()) if "bigger networks are always better" in q["question"].lower()]
+    questions = [q for q in questions_of(read_chapter()) if "bigger networks are always better" in q["question"].lower()]  # noqa: E501
     assert len(questions) == 1, "no multiple-choice check on the misconception 'bigger networks are always better'"
     (right,) = [a for a in questions[0]["answers"] if a["correct"]]
     assert "always" not in right["answer"].lower(), f"the answer marked right agrees with it: {right['answer']!r}"
@@ -140,7 +139,7 @@ def test_every_check_answers_a_click(site, chromium):
     try:
         quizzes = page.locator(".Quiz")
         quizzes.nth(len(questions) - 1).wait_for(state="visible")
-        assert quizzes.count() == len(questions), f"{quizzes.count()} quizzes on the page, {len(questions)} in the notebook"
+        assert quizzes.count() == len(questions), f"{quizzes.count()} quizzes on the page, {len(questions)} in the notebook"  # noqa: E501
         for n, question in enumerate(questions):
             quiz = quizzes.nth(n)
             feedback = quiz.locator(".Feedback")

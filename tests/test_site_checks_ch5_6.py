@@ -18,11 +18,10 @@ import ast
 import copy
 from urllib.parse import urljoin
 
+import browser_utils as bu
 import nbformat
 import pytest
 from concept_checks import SUMMARY, concept_checks, convention_problems, notebook, quiz_call
-
-import browser_utils as bu
 
 CHAPTERS = ["chapters/05_wine_mlp", "chapters/06_evaluating"]
 
@@ -75,7 +74,7 @@ def test_canary_the_convention_check_finds_each_mistake():
     nb = notebook(good_quiz, good_quiz, good_prompt, key)
     assert convention_problems(nb) == []
     note = nbformat.v4.new_markdown_cell("Upkeep.\n\n<details><summary>A note</summary>\n\nWhy.\n\n</details>")
-    assert convention_problems(notebook(note, good_quiz, good_quiz, good_prompt, key)) == [], "a folded note is no check"
+    assert convention_problems(notebook(note, good_quiz, good_quiz, good_prompt, key)) == [], "a folded note is no check"  # noqa: E501
 
     def broken(cell, old, new):
         changed = nbformat.from_dict(copy.deepcopy(cell))
@@ -138,14 +137,14 @@ def test_a_check_answers_a_click_on_the_site(site, chromium, doc):
     try:
         quizzes = page.locator(".Quiz")
         quizzes.nth(len(questions) - 1).wait_for(state="visible")
-        assert quizzes.count() == len(questions), f"{quizzes.count()} quizzes on the page, {len(questions)} in the notebook"
+        assert quizzes.count() == len(questions), f"{quizzes.count()} quizzes on the page, {len(questions)} in the notebook"  # noqa: E501
         assert "display_quiz(" not in page.inner_text("main"), "the quiz code is shown (remove-input is missing)"
         quiz, question = quizzes.first, questions[0]
         feedback = quiz.locator(".Feedback")
-        for answer in sorted(question["answers"], key=lambda a: a["correct"]):  # a wrong answer first, then the right one
+        for answer in sorted(question["answers"], key=lambda a: a["correct"]):  # noqa: E501 (a wrong answer first, then the right one)
             quiz.locator("label.MCButton", has_text=answer["answer"]).click()
             expected = "correct" if answer["correct"] else "incorrect"
-            page.wait_for_function("([el, cls]) => el.classList.contains(cls)", arg=[feedback.element_handle(), expected])
+            page.wait_for_function("([el, cls]) => el.classList.contains(cls)", arg=[feedback.element_handle(), expected])  # noqa: E501
             assert feedback.inner_text().strip() == answer["feedback"], (
                 f"clicking {answer['answer']!r} showed {feedback.inner_text()!r}, not its feedback")
         assert not log, f"{doc}.html: " + "; ".join(log)

@@ -13,9 +13,8 @@ import os
 import re
 from urllib.parse import urljoin
 
-import pytest
-
 import browser_utils as bu
+import pytest
 from browser_utils import reader_browser  # noqa: F401 (fixture, used by name)
 
 pytest.importorskip("playwright.sync_api", reason="playwright is in requirements.txt: run make")

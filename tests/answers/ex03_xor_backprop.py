@@ -67,7 +67,7 @@ CASES = [
         ("params[name] = params[name] - learning_rate * grads[name]", "params[name] -= learning_rate * grads[name]")]},
           {"test_train": 0},
           "in-place mutation: trains the caller's start itself"),
-    wrong("train_no_bias_step", {"train_answer": [("        for name in params:\n", "        for name in ['W1', 'W2']:\n")]},
+    wrong("train_no_bias_step", {"train_answer": [("        for name in params:\n", "        for name in ['W1', 'W2']:\n")]},  # noqa: E501
           {"test_train": 0},
           "only the weights are stepped, the biases stay at 0"),
     wrong("train_loss_after_step", {"train_answer": [
