@@ -84,7 +84,7 @@ def rewrite_quizzes(text):
 FRAME = re.compile(r'frames\[(\d+)\] = "data:image/png;base64,([A-Za-z0-9+/=\\\n]*)"')
 ANIMATION_CLASS = re.compile(r'<script language="javascript">\s*function isInternetExplorer\(\).*?</script>', re.S)
 PRELOAD = re.compile(r"this\.frames\[i\] = new Image\(\);\s*this\.frames\[i\]\.src = frames\[i\];")
-PLAYER_IMG = re.compile(r'<img alt="(?P<alt>[^"]*)" id="_anim_img(?P<id>\w+)">')
+PLAYER_IMG = re.compile(r'<img alt="(?P<alt>[^"]*)"(?P<extra>[^>]*?) id="_anim_img(?P<id>\w+)">')
 SLIDER = re.compile(r'(<input id="_anim_slider(?P<id>\w+)" type="range" class="anim-slider")')
 LOOP_FORM = re.compile(r'<form title="Repetition mode" aria-label="Repetition mode" action="#n" name="_anim_loop_select'
                        r'(?P<id>\w+)"\s*class="anim-state">(?P<radios>.*?)</form>', re.S)
@@ -111,7 +111,7 @@ def rewrite_players(text, images_dir, prefix):
 
     text = ANIMATION_CLASS.sub(once, text)
     alts = {m["id"]: html.unescape(m["alt"]) for m in PLAYER_IMG.finditer(text)}
-    text = PLAYER_IMG.sub(lambda m: f'<img alt="{m["alt"]}" id="_anim_img{m["id"]}" loading="lazy" decoding="async" '
+    text = PLAYER_IMG.sub(lambda m: f'<img alt="{m["alt"]}"{m["extra"]} id="_anim_img{m["id"]}" loading="lazy" decoding="async" '  # noqa: E501
                                     f'class="anim-frame">', text)
     text = SLIDER.sub(lambda m: m.group(1) + f' aria-label="{html.escape("Frame of the player: " + alts.get(m["id"], "animation"))}"', text)  # noqa: E501
     # The repetition radios: a form with a name is a landmark, and both players' had the same name. Unnamed, with
