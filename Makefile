@@ -21,6 +21,9 @@ $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@# jsonschema's optional IRI checker (pulled in by jupyter-events) builds a grammar on import: a second added to
+	@# every process that reads a notebook (each grading worker, each nbgrader or JupyterLab start); no IRI is checked
+	$(BIN)/python -m pip uninstall --quiet --disable-pip-version-check -y rfc3987-syntax lark
 	$(BIN)/python -m course_kernel
 	@touch $(STAMP)
 

@@ -85,6 +85,10 @@ def student_error(ename, evalue):
     return kind(evalue if isinstance(evalue, str) else "")
 
 
+#: The types (module, name) of the student's objects that :meth:`Judge.fetch` keeps for the rest of a test.
+CODE_TYPES = {("builtins", "function"), ("builtins", "type")}
+
+
 class RemoteType:
     """What ``remote.__class__`` gives: the name of the student's object's type, as text (not a type: it can't make
     an ``isinstance`` check pass)."""
@@ -315,6 +319,8 @@ class Judge:
         self.plan, self.transport, self.timeout = plan, transport, timeout
         self.namespace = Namespace(self)
         self._setup_done = 0
+        #: The student's functions and classes fetched during the current test: see :meth:`fetch`.
+        self._code = {}
         self._deadline = None
         #: What the judge cost: requests to the kernel, seconds running tests, seconds of those waiting for it.
         self.requests, self.tests_run, self.seconds, self.waiting = 0, 0, 0.0, 0.0
@@ -367,13 +373,22 @@ class Judge:
         return self.decode(self._answer(request)["ok"])
 
     def fetch(self, name):
-        """``(True, value)`` for a global of the student's notebook, ``(False, None)`` when it has none."""
+        """``(True, value)`` for a global of the student's notebook, ``(False, None)`` when it has none.
+
+        Within one test a name bound to a function or a class is fetched once (a test that calls the student's
+        function in a loop would otherwise ask for it every time); any other value, which the student's code may
+        change, is fetched at every use, as the test would see it in the notebook."""
+        if name in self._code:
+            return True, self._code[name]
         try:
-            return True, self.request({"op": "get", "name": name})
+            value = self.request({"op": "get", "name": name})
         except StudentError as error:
             if error.ename == "NameError":
                 return False, None
             raise
+        if isinstance(value, Remote) and (value._type.get("module"), value._type.get("name")) in CODE_TYPES:
+            self._code[name] = value
+        return True, value
 
     def call(self, remote, args, kwargs):
         answer = self._answer({"op": "call", "ref": remote._id, "args": self.encode(list(args)),
@@ -412,6 +427,7 @@ class Judge:
         error = None
         started = time.monotonic()
         self._deadline = started + self.timeout
+        self._code = {}  # the student's cells ran since the last test: their names are fetched again
         self.tests_run += 1
         try:
             self._setup(grade_id)

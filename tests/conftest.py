@@ -52,7 +52,7 @@ def built_site():
 # ---- markers, by what a test module needs (so that `make test-fast` and `-m` work without a marker in every file) --
 
 #: Modules that run in seconds with nothing but the Python environment: `make test-fast` runs these.
-FAST_MODULES = re.compile(r"test_nnlib_\w+|test_judge|test_wire\w*|test_grading_errors|test_lint")
+FAST_MODULES = re.compile(r"test_nnlib_\w+|test_judge|test_wire\w*|test_grading_errors|test_lint|test_environment")
 NEEDS = {
     "hub": lambda name, text: name.startswith("test_hub"),
     "root": lambda name, text: name.startswith("test_hub") or "useradd" in text or "runuser" in text,

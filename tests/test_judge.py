@@ -197,6 +197,38 @@ def test_writeback_shows_what_the_students_function_changed_in_an_array():
     assert verdict(run(j, test)) is None
 
 
+def test_a_test_fetches_a_function_once_and_data_at_every_use():
+    """Within one test, a function of the student's is asked for once (a loop of calls would otherwise ask every
+    time); data the student's code changes is read again at every use, and every name is asked for again in the
+    next test (the student's cells ran in between)."""
+    calls = []
+
+    def bump():
+        shell.user_ns["counter"] += 1
+        calls.append(1)
+
+    j, shell = student(bump=bump, counter=0)
+    asked = []
+    transport = j.transport
+
+    def counting(request, seconds):
+        if request["op"] == "get":
+            asked.append(request["name"])
+        return transport(request, seconds)
+
+    j.transport = counting
+    test = "for _ in range(3):\n    bump()\nassert counter == 3, counter"
+    assert verdict(run(j, test)) is None
+    assert asked.count("bump") == 1 and asked.count("counter") == 1
+    shell.user_ns["counter"] = 0
+    test = "bump()\nassert counter == 1, counter\nbump()\nassert counter == 2, counter"
+    assert verdict(run(j, test, "test_y")) is None
+    assert asked.count("bump") == 2 and asked.count("counter") == 3
+    shell.user_ns["bump"] = lambda: None  # the student's next cell rebinds it
+    assert verdict(run(j, "bump()\nassert counter == 3, counter", "test_z")) == ("AssertionError", "2")
+    assert len(calls) == 5
+
+
 def test_the_students_errors_keep_their_kind():
     def broken(x):
         raise KeyError("no such column")
