@@ -15,6 +15,8 @@ Every mark these leave in a notebook starts with :data:`MARK`, which is how :mod
 """
 
 import json
+import subprocess
+import tempfile
 import time
 from pathlib import Path
 from queue import Empty
@@ -231,6 +233,29 @@ class LearnerExecute(ResilientExecute):
     def create_kernel_manager(self):
         self._off_limits = []  # the learner's own nnlib is complete
         return super().create_kernel_manager()
+
+    async def async_start_new_kernel(self, **kwargs):
+        """What the kernel process prints on its own (a start-up banner, a debugger's warning) goes to a file, not
+        into the learner's report; it is shown only when the kernel does not start."""
+        self._kernel_log = tempfile.TemporaryFile("w+", prefix="validate-kernel-")
+        kwargs.setdefault("stdout", subprocess.DEVNULL)
+        kwargs.setdefault("stderr", self._kernel_log)
+        await super().async_start_new_kernel(**kwargs)
+
+    start_new_kernel = run_sync(async_start_new_kernel)
+
+    async def async_start_new_kernel_client(self):
+        try:
+            return await super().async_start_new_kernel_client()
+        except Exception as error:
+            self._kernel_log.seek(0)
+            printed = self._kernel_log.read()[-3000:].strip()
+            raise RuntimeError(f"the Python kernel did not start ({error})"
+                               + (f"; it printed:\n{printed}" if printed else "")) from error
+        finally:
+            self._kernel_log.close()
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
 
 def source_notebook(resources, config):

@@ -1,7 +1,10 @@
 """The workflow's short steps: release, feedback, export, and the learners' validate."""
 
-import re
+import os
+import shutil
 from pathlib import Path
+
+import nbformat
 
 from .errors import CourseError, StepFailed
 
@@ -67,8 +70,14 @@ def export(course, to=None, log=print):
 
 
 def validate(course, targets, invert=False, log=print):
-    """``nbgrader validate`` (or ``--invert``) on notebooks given as paths or exercise names; returns True when
-    all pass (all fail, with ``invert``)."""
+    """Run each notebook (given as a path or an exercise name; default: every released exercise) on a fresh kernel
+    with nbgrader's ``Validator`` and report, from its results, the test cells that fail (that pass, with
+    ``invert``) and the learner's points per part; returns True when all pass (all fail, with ``invert``)."""
+    from nbgrader.validator import Validator
+
+    from . import sandbox
+    from .validate_report import failures, points_report, titles
+
     paths = []
     for target in targets or [str(p) for p in sorted(course.exercises_dir.glob("*/*.ipynb"))]:
         path = Path(target)
@@ -77,21 +86,27 @@ def validate(course, targets, invert=False, log=print):
         if not path.is_file():
             raise CourseError(f"{target}: no such notebook (give a path or one of {course.exercises()})")
         paths.append(path.resolve())
+    validator = Validator(config=course.config())  # its preprocessors: nbgrader_config.py's (LearnerExecute)
+    validator.invert = invert
     ok = True
-    for path in paths:
-        result = course.nbgrader("validate", *(["--invert"] if invert else []), str(path), check=False,
-                                 capture=True)
-        output = result.stdout
-        expected = "does not pass any tests" if invert else "passes all the tests"
-        passed = result.returncode == 0 and f"Success! {'The notebook' if invert else 'Your notebook'} " \
-                                            f"{expected}" in output
-        ok &= passed
-        shown = output if not passed else re.sub(r"^\s*\n", "", output.splitlines()[-1] + "\n")
-        log(f"{path.relative_to(course.root) if path.is_relative_to(course.root) else path}: "
-            + ("OK: " if passed else "NOT YET:\n") + shown.rstrip())
-        if not passed and result.stderr.strip() and "Traceback" in result.stderr:
-            log(result.stderr[-3000:])
-        if not invert:  # the learner's points per part, and that hidden tests count too (validate_report.py)
-            from .validate_report import points_report
-            log(points_report(path, output))
+    try:
+        for path in paths:
+            name = path.relative_to(course.root) if path.is_relative_to(course.root) else path
+            try:
+                nb = nbformat.read(path, as_version=4)
+                results = validator.validate(str(path))
+            except Exception as error:  # noqa: BLE001 (any failure is this notebook's verdict; the others still run)
+                ok = False
+                log(f"{name}: NOT YET: it could not be validated: {type(error).__name__}: {error}")
+                continue
+            ok &= not results
+            if not results:
+                log(f"{name}: OK: it passes " + ("none of the tests." if invert else "all the visible tests."))
+            else:
+                log(f"{name}: NOT YET: " + failures(results, invert=invert, titles=titles(nb)))
+            if not invert:  # the learner's points per part, and that hidden tests count too
+                log(points_report(nb, results))
+    finally:
+        if os.environ.get(sandbox.RUN_ROOT_VARIABLE):  # the sandbox's folder of this process (its kernels' are gone)
+            shutil.rmtree(sandbox.process_run_root(os.getpid()), ignore_errors=True)
     return ok
