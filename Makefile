@@ -71,8 +71,20 @@ sandbox-deps:  ## What the grading sandbox needs: bubblewrap (installed when mis
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; else echo "The grading sandbox needs \
 	bubblewrap: sudo apt-get install bubblewrap (or SANDBOX=0 for trusted work)"; exit 1; fi; }
 
-validate: $(STAMP)  ## Learners: check your exercise before handing it in (EX=ex01_perceptron, or NB=path)
-	@$(GRADING) validate $(EX) $(NB)
+# A learner who set up with chapter 0's pip commands has the packages but no $(STAMP): validate runs with the Python
+# that has them (.venv's, else the one on PATH, as in an activated environment) instead of installing it all again;
+# where none has them it says so in one line before the install.
+HAS_STACK := -c 'import nbgrader, nnlib' 2>/dev/null
+validate: $(if $(wildcard $(STAMP)),$(STAMP))  ## Learners: check your exercise before handing it in (EX=ex01_perceptron, or NB=path)
+	@py=$(BIN)/python; \
+	if [ ! -f $(STAMP) ] && ! $(BIN)/python $(HAS_STACK); then \
+	    py=$$(command -v python || command -v python3); \
+	    if [ -n "$$py" ] && "$$py" $(HAS_STACK); then echo "make validate: with $$py (it has the course's packages)"; \
+	    else echo "make validate: no Python here has the course's packages (nbgrader, nnlib): installing them into \
+	$(VENV) first (a few minutes, once; make install does the same)"; py=$(BIN)/python; \
+	        $(MAKE) --no-print-directory install || exit 1; fi; \
+	fi; \
+	$(if $(TIMEOUT),NBGRADER_CELL_TIMEOUT=$(TIMEOUT) )"$$py" -m grading validate $(EX) $(NB)
 
 release: $(STAMP)  ## Instructors: write the student versions exercises/ from solutions/ (EX=name for one)
 	$(GRADING) release $(EX)
