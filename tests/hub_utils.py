@@ -119,6 +119,31 @@ def pids_of(uids):
     return pids
 
 
+def pids_named(name):
+    """PIDs of the processes whose name (``/proc/PID/comm``, at most 15 characters) is ``name``, in any PID
+    namespace."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name[:15] and not _is_zombie(int(entry.name)):
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
+
+
+def wait_for(condition, timeout, what):
+    """Wait until ``condition()`` is true; returns the seconds it took, or raises :class:`HubError` naming ``what``
+    after ``timeout`` seconds."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise HubError(f"waited {timeout} s for {what}")
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
 def kill_pids(pids, grace=10.0):
     """SIGTERM each PID, then SIGKILL whatever still runs after ``grace`` seconds; returns the PIDs killed hard."""
     for pid in pids:

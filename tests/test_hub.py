@@ -161,17 +161,23 @@ attempt("list the instructor's home", lambda: ".jupyter" in os.listdir(os.path.d
 attempt("list the exchange's submissions", lambda: len(os.listdir(INBOUND)) > 0)
 attempt("read the instructor's environment", lambda: "JUPYTERHUB_API_TOKEN" in os.environ)
 def outlive():  # a double-forked process that waits for grading to end, then writes into the course
+    ready, told = os.pipe()
     if os.fork() == 0:
-        os.setsid()
-        if os.fork() == 0:
-            import time
-            time.sleep(6)
-            try:
-                open(f"{COURSE}/grades/late-{TAG}", "w").write("x")
-            finally:
-                os._exit(0)
-        os._exit(0)
-    return "forked"
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                try:
+                    import ctypes, time
+                    ctypes.CDLL(None).prctl(15, f"late-{TAG}".encode(), 0, 0, 0)  # its name, which the test seeks
+                    os.write(told, b"1")
+                    time.sleep(6)
+                    open(f"{COURSE}/grades/late-{TAG}", "w").write("x")
+                finally:
+                    os._exit(0)
+        finally:
+            os._exit(0)
+    os.close(told)
+    return "running" if os.read(ready, 1) == b"1" else "did not start"
 attempt("leave a process behind", outlive)
 print("HOSTILE-REPORT " + json.dumps(report))
 '''
@@ -420,7 +426,10 @@ def lesson(hub):
             f"/api/contents/{EXERCISE}/feedback/{quote(feedback['timestamp'])}/{EXERCISE}.html?content=1&type=file"
             "&format=text"))["content"]
         out["feedback"][student] = html
-    time.sleep(7)  # longer than the hostile submission's left-behind process waits before it writes
+    # The hostile submission's left-behind process (named late-TAG) must be gone: stopped with its sandbox, or (had it
+    # escaped) after its write into the course, which the test then finds.
+    out["steps"]["wait: the left-behind process gone"] = round(hu.wait_for(
+        lambda: not hu.pids_named(f"late-{hub.tag}"), 60, "the hostile submission's left-behind process to end"), 2)
     return out
 
 
@@ -580,6 +589,8 @@ def test_the_hostile_submission_is_contained(hub, lesson):
     assert not (hub.course / f"planted-{hub.tag}").exists(), "the hostile submission planted a file in the course"
     book = {row["student"]: row["score"] for row in lesson["gradebook"]}
     assert book == {solver: AUTO_POINTS, blank: 0.0, attacker: 0.0}, f"the gradebook was changed: {book}"
+    assert report["leave a process behind"] == "done: 'running'", report  # a canary: it was there to be stopped
+    print("its left-behind process was gone", lesson["steps"]["wait: the left-behind process gone"], "s after grading")
     assert not (hub.course / "grades" / f"late-{hub.tag}").exists(), "a process of the submission outlived grading"
     assert sha256(hub.course / "solutions" / EXERCISE / f"{EXERCISE}.ipynb") == lesson["before"]["solutions"]
     for student in (solver, blank):
