@@ -54,8 +54,17 @@ bench: $(STAMP)  ## Time nnlib against scikit-learn and PyTorch (pip install tor
 	$(BIN)/python benchmarks/numpy_limit.py
 	$(if $(REV),@echo; $(BIN)/python benchmarks/compare_revisions.py $(REV))
 
-clean:  ## Remove the built site, caches and test artefacts (keeps .venv)
-	rm -rf _build .pytest_cache .hypothesis artifacts
+# Besides the files here: the grading sandbox's folders of grading processes that have ended (worker-PID under its
+# run root, /run/nn-grading for root, $XDG_RUNTIME_DIR/nn-grading for others; see grading/sandbox.py), and the
+# /tmp/nn-grading-UID of older versions. The instructor's gradebook, submissions and grades stay, and so does .venv.
+clean:  ## Remove the built site, caches, test artefacts and the grading sandbox's leftovers (keeps .venv and grades)
+	rm -rf _build .pytest_cache .hypothesis .ruff_cache artifacts
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+	@uid=$$(id -u); if [ "$$uid" = 0 ]; then run=/run/nn-grading; else run="$${XDG_RUNTIME_DIR:-/nonexistent}/nn-grading"; fi; \
+	if [ -d /proc/self ]; then for dir in "$$run"/worker-*; do \
+	    if [ -d "$$dir" ] && [ ! -L "$$dir" ] && [ -O "$$dir" ] && [ ! -d "/proc/$${dir##*/worker-}" ]; then \
+	        rm -rf "$$dir" && echo "removed $$dir (its grading process has ended)"; fi; done; fi; \
+	old=/tmp/nn-grading-$$uid; if [ -d "$$old" ] && [ ! -L "$$old" ] && [ -O "$$old" ]; then rm -rf "$$old" && echo "removed $$old"; fi
 
 # ---- Grading with nbgrader (guides/instructors.md). Run from this folder: nbgrader reads ./nbgrader_config.py.
 # EX=name limits a step to one exercise; SRC=folder is a folder of submissions (one notebook or folder per student);
