@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 
 import nbformat
 
@@ -164,6 +165,9 @@ def worker(root, fd, exercise):
     lines on ``fd``; stops when stdin closes."""
     course = Course.find(root)
     serialise_gradebook(course.grades / "gradebook.lock")
+    # nbgrader 0.9 builds each new submission's rows before adding them to its SQLAlchemy 2 session, which warns
+    # three times a submission that the relationship is not yet in the session; the rows are added right after
+    warnings.filterwarnings("ignore", message=r"Object of type <Submitted\w+> not in session", module="nbgrader")
     api = course.api()
     if sandbox.enabled() and sandbox.preload_enabled():
         sandbox.SandboxedKernelManager.preload = True  # kernels forked from a preloaded process (sandbox.Zygote),
