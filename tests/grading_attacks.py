@@ -14,7 +14,6 @@ empty with the sandbox, and that the canary's are not without it.
 import json
 import secrets
 import socket
-import sys
 import sysconfig
 import threading
 from dataclasses import dataclass, field
@@ -23,7 +22,6 @@ from pathlib import Path
 import nbformat
 from grading_cases import ROOT, meta
 
-sys.path.insert(0, str(ROOT))
 from grading import leaks  # noqa: E402
 
 HONEST = "honest"

@@ -18,7 +18,6 @@ import pytest
 from answers import module, notebook
 from grading_cases import ROOT, Exercise, exercises, is_test, make_course, meta
 
-sys.path.insert(0, str(ROOT))
 from grading.course import Course  # noqa: E402
 
 HONEST = "honest"

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import stat
-import sys
 import threading
 from pathlib import Path
 
@@ -18,7 +17,6 @@ import nbformat
 import pytest
 from grading_cases import ROOT, exercises, make_course
 
-sys.path.insert(0, str(ROOT))
 from grading import safe_files
 from grading.collect import collect
 from grading.course import Course

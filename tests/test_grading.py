@@ -17,7 +17,6 @@ import nbformat
 import pytest
 from grading_cases import ROOT, Exercise, exercises, make_course
 
-sys.path.insert(0, str(ROOT))
 from grading import leaks  # noqa: E402
 from grading.course import Course  # noqa: E402
 

@@ -21,7 +21,6 @@ import nbformat
 import pytest
 from grading_cases import ROOT, Exercise, attention_kinds, exercises, make_course, write_submissions
 
-sys.path.insert(0, str(ROOT))
 from grading.course import Course, sha256  # noqa: E402
 
 NAME = exercises()[0]

@@ -1,12 +1,10 @@
 """The workflow's errors are exceptions of one family (grading.errors.GradingError) raised by library code and
 turned into a message and exit status 1 only by ``python -m grading``: each error path is a plain function call."""
 
-import sys
 
 import pytest
 from grading_cases import ROOT
 
-sys.path.insert(0, str(ROOT))
 from grading import __main__ as cli  # noqa: E402
 from grading import autograde, errors, sandbox  # noqa: E402
 from grading.course import Course  # noqa: E402

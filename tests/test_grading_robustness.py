@@ -17,7 +17,6 @@ import nbformat
 import pytest
 from grading_cases import ROOT, Exercise, attention_kinds, exercises, make_course, pathological, write_submissions
 
-sys.path.insert(0, str(ROOT))
 from grading import sandbox  # noqa: E402
 from grading.collect import collect  # noqa: E402
 from grading.course import Course  # noqa: E402

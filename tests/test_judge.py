@@ -18,7 +18,6 @@ import pandas as pd
 import pytest
 from grading_cases import ROOT
 
-sys.path.insert(0, str(ROOT))
 from grading import answer_key, judge, wire  # noqa: E402
 
 # ---- a kernel's side of the judge, in this process -----------------------------------------------------------

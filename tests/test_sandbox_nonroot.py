@@ -30,7 +30,6 @@ import grading_attacks_sandbox as gs
 import pytest
 from grading_cases import ROOT, Exercise, attention_kinds, exercises, make_course, write_submissions
 
-sys.path.insert(0, str(ROOT))
 from grading import sandbox  # noqa: E402
 
 pytestmark = [

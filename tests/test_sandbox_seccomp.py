@@ -21,7 +21,6 @@ import grading_attacks_sandbox as gs
 import pytest
 from grading_cases import ROOT, Exercise, attention_kinds, exercises, make_course, write_submissions
 
-sys.path.insert(0, str(ROOT))
 from grading import seccomp  # noqa: E402
 
 pytestmark = [pytest.mark.skipif(gs.numbers() is None, reason="the attacks use x86-64 system call numbers"),
