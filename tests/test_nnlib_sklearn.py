@@ -30,8 +30,10 @@ def iris():
     return StandardScaler().fit_transform(X), y
 
 
+@pytest.fixture(scope="module")
 def fitted_models(iris):
-    """One fitted model of each kind (names for the test ids), on the standardised iris data."""
+    """One fitted model of each kind (names for the test ids), on the standardised iris data: fitted once for the
+    module (saving and loading leave a model as it was, so the tests can share them)."""
     X, y = iris
     binary = (y == 0).astype(int)
     two_targets = np.column_stack([X[:, 0] + X[:, 1], X[:, 2] * X[:, 3]])
@@ -62,14 +64,14 @@ def assert_same_predictions(loaded, original, X):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_pickle_round_trip(iris, name):
-    model, X = fitted_models(iris)[name]
+def test_pickle_round_trip(fitted_models, name):
+    model, X = fitted_models[name]
     assert_same_predictions(pickle.loads(pickle.dumps(model)), model, X)
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_joblib_round_trip(iris, name, tmp_path):
-    model, X = fitted_models(iris)[name]
+def test_joblib_round_trip(fitted_models, name, tmp_path):
+    model, X = fitted_models[name]
     joblib.dump(model, tmp_path / "model.joblib")
     assert_same_predictions(joblib.load(tmp_path / "model.joblib"), model, X)
 
@@ -79,8 +81,8 @@ NNLIB_TYPES = {"nnlib.layers.Dense", "nnlib.layers.Network"}
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_skops_round_trip(iris, name, tmp_path):
-    model, X = fitted_models(iris)[name]
+def test_skops_round_trip(fitted_models, name, tmp_path):
+    model, X = fitted_models[name]
     path = tmp_path / "model.skops"
     sio.dump(model, path)
     untrusted = set(sio.get_untrusted_types(file=path))
@@ -93,9 +95,9 @@ def test_skops_round_trip(iris, name, tmp_path):
     assert_same_predictions(sio.load(path, trusted=sorted(untrusted)), model, X)
 
 
-def test_a_saved_network_holds_no_training_data(iris):
+def test_a_saved_network_holds_no_training_data(fitted_models):
     """A layer keeps the last batch for its backward pass; a saved model leaves it out (smaller, and private)."""
-    model, _ = fitted_models(iris)["MLPClassifier"]
+    model, _ = fitted_models["MLPClassifier"]
     assert model.network_.layers[0]._cache is not None  # held after training
     loaded = pickle.loads(pickle.dumps(model))
     assert all(layer._cache is None for layer in loaded.network_.layers)
@@ -103,8 +105,8 @@ def test_a_saved_network_holds_no_training_data(iris):
     assert [layer.activation.name for layer in loaded.network_.layers] == ["relu", "identity"]
 
 
-def test_a_model_saved_with_joblib_loads_in_a_fresh_process(iris, tmp_path):
-    model, X = fitted_models(iris)["pipeline"]
+def test_a_model_saved_with_joblib_loads_in_a_fresh_process(fitted_models, tmp_path):
+    model, X = fitted_models["pipeline"]
     joblib.dump(model, tmp_path / "model.joblib")
     np.save(tmp_path / "X.npy", X)
     code = ("import joblib, numpy as np; m = joblib.load('model.joblib'); "
