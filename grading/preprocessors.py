@@ -245,15 +245,19 @@ class LearnerExecute(ResilientExecute):
     start_new_kernel = run_sync(async_start_new_kernel)
 
     async def async_start_new_kernel_client(self):
+        log = getattr(self, "_kernel_log", None)
         try:
             return await super().async_start_new_kernel_client()
         except Exception as error:
-            self._kernel_log.seek(0)
-            printed = self._kernel_log.read()[-3000:].strip()
+            printed = ""
+            if log is not None:
+                log.seek(0)
+                printed = log.read()[-3000:].strip()
             raise RuntimeError(f"the Python kernel did not start ({error})"
                                + (f"; it printed:\n{printed}" if printed else "")) from error
         finally:
-            self._kernel_log.close()
+            if log is not None:
+                log.close()
 
     start_new_kernel_client = run_sync(async_start_new_kernel_client)
 

@@ -159,3 +159,16 @@ def test_kernel_start_up_output_is_not_in_the_report(tmp_path):
     assert (tmp_path / "ran").exists(), "canary: the kernel did not run the start-up file"
     assert "NOT YET" in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
     assert "KERNEL-BANNER" not in result.stdout + result.stderr, (result.stdout + result.stderr)[:3000]
+
+
+def test_a_kernel_that_does_not_start_says_why(tmp_path):
+    """What the kernel printed is shown when it does not start (here it prints a reason and exits at start-up)."""
+    startup = tmp_path / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-die.py").write_text("import os\nos.write(2, b'KERNEL-SAYS-WHY\\n')\nos._exit(3)\n")
+    env = dict(os.environ, SANDBOX="0", IPYTHONDIR=str(tmp_path / "ipython"))
+    result = subprocess.run([sys.executable, "-m", "grading", "validate", exercises()[0]], cwd=ROOT, env=env,
+                            text=True, capture_output=True, timeout=900)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "NOT YET: it could not be validated" in result.stdout, result.stdout + result.stderr
+    assert "the Python kernel did not start" in result.stdout and "KERNEL-SAYS-WHY" in result.stdout, result.stdout
