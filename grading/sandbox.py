@@ -29,6 +29,7 @@ it says so in its output and in the summary.
 """
 
 import asyncio
+import atexit
 import importlib.util
 import json
 import os
@@ -375,10 +376,9 @@ def run_root():
         if not _owned_privately(root, mine):
             raise SandboxError(f"{root} is not a folder of this user that only it can write in: remove it")
     else:
-        import atexit
 
         root = Path(tempfile.mkdtemp(prefix="nn-grading-"))  # O_EXCL, mode 0700, a random name
-        atexit.register(shutil.rmtree, root, True)  # the process that made it removes it
+        atexit.register(_remove_at_exit, root, os.getpid())  # the process that made it removes it
     os.chmod(root, 0o711)
     os.environ[RUN_ROOT_VARIABLE] = str(root)
     return root
@@ -505,12 +505,23 @@ class Zygote:
         self.channel.close()
 
 
+def _remove_at_exit(folder, pid):
+    if os.getpid() == pid:  # never from a forked child (a kernel, the preloaded process) that exits through atexit
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def process_run_root(pid=None):
-    """The run folders of the kernels one grading process (``pid``, by default this one) starts: removed whole by the
-    supervisor when it had to kill that process, so nothing of a stopped worker is left behind."""
+    """The run folders of the kernels one grading process (``pid``, by default this one) starts: removed by that
+    process when it exits, and whole by the supervisor when it had to kill it, so nothing of a grading process
+    (a worker, ``nbgrader autograde`` run directly, Formgrader's autograde) is left behind."""
     folder = _run_root() / f"worker-{pid or os.getpid()}"
     if pid is None:
-        folder.mkdir(mode=0o711, exist_ok=True)
+        try:
+            folder.mkdir(mode=0o711)
+        except FileExistsError:
+            pass
+        else:
+            atexit.register(_remove_at_exit, folder, os.getpid())
     return folder
 
 
