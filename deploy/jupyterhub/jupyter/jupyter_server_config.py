@@ -123,6 +123,7 @@ def policy(*script_sources):
 
 PAGE_SCRIPT_HASHES = lab_script_hashes() + [h for h in notebook_script_hashes() if h not in lab_script_hashes()]
 CSP = policy(*PAGE_SCRIPT_HASHES)
+LAB_CSP = policy(*PAGE_SCRIPT_HASHES, "'unsafe-eval'")
 #: Files served as they are: nothing runs, nothing is fetched from elsewhere.
 FILES_CSP = "; ".join([
     "default-src 'none'",
@@ -222,6 +223,19 @@ def _harden():
 
     for handler in (AuthenticatedFileHandler, FilesHandler):
         handler.content_security_policy = property(lambda self: FILES_CSP)
+    # JupyterLab's and Notebook 7's pages: their settings registry compiles its JSON-schema validators (Ajv) with
+    # `new Function`; without 'unsafe-eval' the settings and a dozen plugins fail to activate (seen in Chromium).
+    # 'unsafe-eval' lets the page's own code evaluate strings; it lets no injected <script> or handler run.
+    from jupyterlab_server.handlers import LabHandler
+
+    page_handlers = [LabHandler]
+    try:
+        from notebook.app import NotebookBaseHandler
+        page_handlers.append(NotebookBaseHandler)
+    except ImportError:
+        pass
+    for handler in page_handlers:
+        handler.content_security_policy = property(lambda self: LAB_CSP)
 
     try:
         from nbgrader.server_extensions.formgrader import base, handlers
