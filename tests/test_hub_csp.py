@@ -8,7 +8,7 @@ its one inline script, Formgrader's pages a fresh nonce that only nbgrader's own
    hash of the policy (hashed here, from the page as served); every script of a Formgrader page carries the
    response's nonce, and the nonce changes from one response to the next;
 2. the pages work under it in Chromium, with no CSP violation: JupyterLab opens a notebook and runs a cell, the
-   nbgrader Assignment List opens; Formgrader's Manage Assignments lists the gradebook's assignment (drawn by its
+   nbgrader Assignment List opens; Formgrader's Manage Assignments lists the course's exercises (drawn by its
    JavaScript); Formgrader's submission view initialises its grading code;
 3. canaries: an inline script added to the Lab page, a script in a trusted HTML output of a cell run in Lab, and a
    submission whose notebook carries script that the sanitiser would have removed (a raw HTML cell, a JavaScript
@@ -23,6 +23,7 @@ import hashlib
 import html.parser
 import json
 import os
+import pwd
 import re
 import subprocess
 import time
@@ -224,6 +225,28 @@ def violations(page, console):
     return reported + [text for text in console if "Content Security Policy" in text]
 
 
+def shut_down_kernels(hub, user):
+    """Shut down the kernels that the browser started in ``user``'s server, and wait until their processes are gone
+    (the hub's clean-up would otherwise find them still running)."""
+    client = hub.sessions[user]
+    kernels = client.ok("GET", client.server("/api/kernels"))
+    for kernel in kernels:
+        client.request("DELETE", client.server(f"/api/kernels/{kernel['id']}"))
+    uid = pwd.getpwnam(user).pw_uid
+
+    def kernels_left():
+        left = []
+        for pid in hu.pids_of({uid}):
+            try:
+                if b"ipykernel" in open(f"/proc/{pid}/cmdline", "rb").read():
+                    left.append(pid)
+            except OSError:
+                pass
+        return left
+
+    hu.wait_for(lambda: not kernels_left(), 60, f"{user}'s kernels to stop")
+
+
 @pytest.fixture(scope="module")
 def browser():
     executable = bu.require_chromium()
@@ -273,6 +296,7 @@ def test_jupyterlab_works_and_runs_no_inline_script(hub, browser):
                                  s.textContent = "window.__pwned.push('injected-inline')";
                                  document.body.appendChild(s); }""")
         # Canary 2: a trusted HTML output with a script (JupyterLab runs those where inline script is allowed).
+        page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="csp.ipynb").first.click()
         last = page.locator(".jp-Notebook").first.locator(".jp-Cell").last
         last.locator(".cm-content").click()
         page.keyboard.insert_text("from IPython.display import HTML; HTML(\"<b id='canary-output'>shown</b>"
@@ -290,6 +314,7 @@ def test_jupyterlab_works_and_runs_no_inline_script(hub, browser):
         raise
     finally:
         context.close()
+        shut_down_kernels(hub, student)
     assert clean == [], f"CSP violations while JupyterLab was used normally: {clean}"
     assert pushed == [], f"an inline script ran on JupyterLab's page: {pushed}"
     samples = json.dumps(blocked)
@@ -311,7 +336,8 @@ def test_formgrader_works_and_runs_no_student_script(hub, submission, browser):
         page.on("console", lambda message: console.append(message.text))
         # Manage Assignments: the table is drawn by Formgrader's JavaScript from its API.
         page.goto(f"{formgrader}/manage_assignments")
-        page.locator("#main-table", has_text=ASSIGNMENT).wait_for()
+        page.locator("#main-table", has_text="ex01_perceptron").wait_for()  # from the course's source/ folder
+        page.get_by_text("Add new assignment...").wait_for()
         page.wait_for_timeout(500)
         manage = violations(page, console)
         # The submission view: its grading code starts (nonce'd scripts), the student's scripts do not run.
