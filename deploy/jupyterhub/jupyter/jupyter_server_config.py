@@ -5,9 +5,11 @@ what students made (the hub puts this folder on JUPYTER_CONFIG_PATH).
   origin (JupyterHub's own default is only the last), and no inline script. JupyterLab's and Notebook 7's pages carry
   one inline script of their own (it removes a token from the URL): it is allowed by its sha256 hash, computed at
   start from the installed templates (start-up fails if JupyterLab's page no longer has exactly that one static
-  script, so an upgrade cannot silently open or break the policy). Formgrader's pages get a fresh nonce on every
-  response, written into every ``<script>`` tag of nbgrader's own template source (never into what a variable
-  brings: a student's notebook, a student id), and its two inline ``onclick`` handlers are allowed by hash.
+  script, so an upgrade cannot silently open or break the policy); they also need 'unsafe-eval' (their settings
+  registry compiles JSON schemas with ``new Function``), which runs no injected script. Formgrader's pages get a
+  fresh nonce on every response, written into every ``<script>`` tag of nbgrader's own template source (never into
+  what a variable brings: a student's notebook, a student id), and its five inline ``onclick`` handlers are allowed
+  by hash.
 - Raw files (``/files/...``: a student's HTML handed in next to the notebook and collected, a feedback page) are
   served with a sandbox that runs no script at all (Jupyter's default sandbox allows scripts).
 - Formgrader's own pages: its Jinja templates do not escape (a student id or a URL path that is HTML would run), so
