@@ -135,11 +135,11 @@ def test_ch0_and_intro_count_and_locate_the_exercises():
         assert "exercises/" in text, f"{where} does not say that the exercises live in exercises/"
         assert "1 to 5" not in text, f"{where} still says the exercises cover chapters 1 to 5"
     assert "not on this site" not in ch0, "chapter 0 says the exercises are not on the site (they are)"
-    # chapter 3 has its own exercise; ex03_backprop comes after chapter 4
+    # chapter 3 has its own exercise; ex04_backprop comes after chapter 4
     assert re.search(r"`ex03_xor_backprop` \| chapter 3", ch0)
-    assert re.search(r"`ex03_backprop` \| chapter 4", ch0)
+    assert re.search(r"`ex04_backprop` \| chapter 4", ch0)
     assert "`ex03_xor_backprop` after chapter 3" in intro
-    assert "`ex03_backprop` and `ex04_minibatch` after chapter 4" in intro
+    assert "`ex04_backprop` and `ex05_minibatch` after chapter 4" in intro
 
 
 def test_ch0_links_the_maths_page():

@@ -23,15 +23,15 @@ HTML = bu.HTML
 EXERCISES = sorted(p.name for p in (ROOT / "solutions").iterdir() if (p / f"{p.name}.ipynb").is_file())
 PAGES = [f"exercises/{name}/{name}" for name in EXERCISES]
 
-# The exercise pages each chapter's last cell links to (ex03 needs chapter 4's softmax: chapter 4 links it, and
+# The exercise pages each chapter's last cell links to (ex04 needs chapter 4's softmax: chapter 4 links it, and
 # chapter 3 sends the reader there after chapter 4).
 CHAPTER_EXERCISES = {
     "01_perceptron": ["ex01_perceptron"],
     "02_sigmoid_neuron": ["ex02_sigmoid_neuron"],
-    "03_backpropagation": ["ex03_backprop", "ex03_xor_backprop"],  # its own, and a pointer to the one after ch. 4
-    "04_moons_network": ["ex03_backprop", "ex04_minibatch"],
-    "05_wine_mlp": ["ex05_wine"],
-    "06_evaluating": ["ex06_model_selection" if "ex06_model_selection" in EXERCISES else "ex05_wine"],
+    "03_backpropagation": ["ex04_backprop", "ex03_xor_backprop"],  # its own, and a pointer to the one after ch. 4
+    "04_moons_network": ["ex04_backprop", "ex05_minibatch"],
+    "05_wine_mlp": ["ex06_wine"],
+    "06_evaluating": ["ex07_model_selection" if "ex07_model_selection" in EXERCISES else "ex06_wine"],
 }
 TIMEOUT_MS = 20_000
 
@@ -317,9 +317,9 @@ def test_no_hint_or_test_message_is_the_answer(name):
 
 
 def test_canary_the_answer_check_finds_a_quoted_solution():
-    nb = released("ex05_wine")
+    nb = released("ex06_wine")
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_evaluate":
             cell.source += '\nassert True, "Hint: accuracy = np.trace(cm) / cm.sum()"'
-    assert "accuracy = np.trace(cm) / cm.sum()" in answer_lines("ex05_wine")
+    assert "accuracy = np.trace(cm) / cm.sum()" in answer_lines("ex06_wine")
     assert "accuracy = np.trace(cm) / cm.sum()" in hint_and_message_text(nb)

@@ -1,4 +1,4 @@
-"""Exercise 5, the wine data: tests test_scale (3), test_train (3), test_evaluate (2), test_leaky (2),
+"""Exercise 6, the wine data: tests test_scale (3), test_train (3), test_evaluate (2), test_leaky (2),
 test_honest (2), test_seeds (1); part 7 is a written answer, graded by the instructor.
 
 The model of part 2 is trained on the learner's scaled training set of part 1, and part 3 uses that model. The

@@ -1,4 +1,4 @@
-"""Exercise 4, minibatch gradient descent: tests test_batches (3), test_schedule (1), test_train (4), test_runs (2),
+"""Exercise 5, minibatch gradient descent: tests test_batches (3), test_schedule (1), test_train (4), test_runs (2),
 test_conclusion (1).
 
 train calls the learner's minibatches and learning_rate_at: a mistake there also changes the loss curves of part 3,

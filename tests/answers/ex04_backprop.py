@@ -1,4 +1,4 @@
-"""Exercise 3, the backward pass: tests test_forward (2), test_loss (1), test_backward (4), test_gradcheck (2),
+"""Exercise 4, the backward pass: tests test_forward (2), test_loss (1), test_backward (4), test_gradcheck (2),
 test_bug (1).
 
 gradient_check (part 4) computes its loss with the learner's forward and cross_entropy and checks their backward by

@@ -1,4 +1,4 @@
-"""Exercise 6, model selection: tests test_cv (2), test_grid (2), test_threshold (3), test_report (2).
+"""Exercise 7, model selection: tests test_cv (2), test_grid (2), test_threshold (3), test_report (2).
 
 The grid of part 2 calls the learner's cv_accuracy; parts 3 and 4 are checked against what the grader recomputes for
 the learner's own setting and threshold, so a wrong choice in part 2 or 3 costs only that part.
