@@ -292,7 +292,9 @@ def test_jupyterlab_works_and_runs_no_inline_script(hub, browser):
                     raise
                 cell.locator(".cm-content").click()
                 page.keyboard.press("Control+Enter")
-        # nbgrader's Assignments tab (its JupyterLab extension) opens and asks the server for the courses.
+        # nbgrader's JupyterLab extensions: the notebook's Validate button, and the Assignments tab, which asks the
+        # server for the courses.
+        page.locator(".jp-NotebookPanel-toolbar", has_text="Validate").first.wait_for()
         page.get_by_role("menuitem", name="Nbgrader").click()
         page.get_by_role("menuitem", name="Assignment List").click()
         page.locator(".lm-Widget", has_text="Released, downloaded, and submitted assignments").last.wait_for()
