@@ -123,7 +123,8 @@ def policy(*script_sources):
     ])
 
 
-PAGE_SCRIPT_HASHES = lab_script_hashes() + [h for h in notebook_script_hashes() if h not in lab_script_hashes()]
+LAB_SCRIPT_HASHES = lab_script_hashes()
+PAGE_SCRIPT_HASHES = LAB_SCRIPT_HASHES + [h for h in notebook_script_hashes() if h not in LAB_SCRIPT_HASHES]
 CSP = policy(*PAGE_SCRIPT_HASHES)
 LAB_CSP = policy(*PAGE_SCRIPT_HASHES, "'unsafe-eval'")
 #: Files served as they are: nothing runs, nothing is fetched from elsewhere.
