@@ -4,12 +4,12 @@ what students made (the hub puts this folder on JUPYTER_CONFIG_PATH).
 - A Content-Security-Policy on every page: no plugins, no <base> or form that sends elsewhere, no framing by another
   origin (JupyterHub's own default is only the last), and no inline script. JupyterLab's and Notebook 7's pages carry
   one inline script of their own (it removes a token from the URL): it is allowed by its sha256 hash, computed at
-  start from the installed templates (start-up fails if JupyterLab's page no longer has exactly that one static
-  script, so an upgrade cannot silently open or break the policy); they also need 'unsafe-eval' (their settings
-  registry compiles JSON schemas with ``new Function``), which runs no injected script. Formgrader's pages get a
-  fresh nonce on every response, written into every ``<script>`` tag of nbgrader's own template source (never into
-  what a variable brings: a student's notebook, a student id), and its five inline ``onclick`` handlers are allowed
-  by hash.
+  start from the installed templates (if JupyterLab's page no longer has exactly that one static script, none is
+  hashed: the policy fails closed, and a warning in the server's log says why); they also need 'unsafe-eval' (their
+  settings registry compiles JSON schemas with ``new Function``), which runs no injected script. Formgrader's pages
+  get a fresh nonce on every response, written into every ``<script>`` tag of nbgrader's own template source (never
+  into what a variable brings: a student's notebook, a student id), and its five inline ``onclick`` handlers are
+  allowed by hash.
 - Raw files (``/files/...``: a student's HTML handed in next to the notebook and collected, a feedback page) are
   served with a sandbox that runs no script at all (Jupyter's default sandbox allows scripts).
 - Formgrader's own pages: its Jinja templates do not escape (a student id or a URL path that is HTML would run), so
@@ -74,18 +74,25 @@ def _templated(text):
 
 def lab_script_hashes():
     """The hash of the one inline script of JupyterLab's installed page (``index.html`` in the app folder's
-    ``static``). Anything else there (no script, two, one with template markup) stops the server's start: a hash
-    computed from a template would not match what the page sends, and a new script must be looked at first."""
-    from jupyterlab.commands import get_app_dir
-
+    ``static``). Anything else there (no script, two, one with template markup) is not hashed: the page's inline
+    scripts are then all blocked (the policy fails closed) and an error says so in the server's log. (Raising here
+    would not stop the server: Jupyter logs an error in a configuration file and starts without the whole file,
+    every other protection of this file included.)"""
+    try:
+        from jupyterlab.commands import get_app_dir
+    except ImportError:  # a server without JupyterLab
+        return []
     page = os.path.join(get_app_dir(), "static", "index.html")
-    scripts = inline_scripts(page)
+    scripts = inline_scripts(page) if os.path.isfile(page) else []
     if len(scripts) != 1 or _templated(scripts[0]) or "Remove token from URL" not in scripts[0]:
-        raise RuntimeError(
+        import warnings
+
+        warnings.warn(
             f"Content-Security-Policy: JupyterLab's page {page} was expected to carry exactly one static inline "
             f"script (the 'Remove token from URL' snippet) and carries {len(scripts)}: "
-            f"{[s.strip()[:60] for s in scripts]}. Look at the new script(s), then update "
-            "deploy/jupyterhub/jupyter/jupyter_server_config.py")
+            f"{[s.strip()[:60] for s in scripts]}. All of them are blocked. Look at the new script(s), then update "
+            "deploy/jupyterhub/jupyter/jupyter_server_config.py", stacklevel=1)
+        return []
     return [sha256_source(scripts[0])]
 
 
@@ -229,9 +236,12 @@ def _harden():
     # JupyterLab's and Notebook 7's pages: their settings registry compiles its JSON-schema validators (Ajv) with
     # `new Function`; without 'unsafe-eval' the settings and a dozen plugins fail to activate (seen in Chromium).
     # 'unsafe-eval' lets the page's own code evaluate strings; it lets no injected <script> or handler run.
-    from jupyterlab_server.handlers import LabHandler
-
-    page_handlers = [LabHandler]
+    page_handlers = []
+    try:
+        from jupyterlab_server.handlers import LabHandler
+        page_handlers.append(LabHandler)
+    except ImportError:
+        pass
     try:
         from notebook.app import NotebookBaseHandler
         page_handlers.append(NotebookBaseHandler)
