@@ -789,8 +789,10 @@ def test_pages_carry_a_content_security_policy(hub, lesson):
     assert re.search(r"(^|; )sandbox($|;)", files) and "allow-scripts" not in files and "default-src 'none'" in files
 
 
-ONE_ORIGIN_PAGE = """<!doctype html><title>notes</title><body><script>
-window.__report = {cookie: document.cookie};
+#: The attacker's page and its script, served from the attacker's own server: a script file of the page's own origin,
+#: which the servers' Content-Security-Policy lets run (an inline one it would block, and the check would test nothing).
+ONE_ORIGIN_HTML = '<!doctype html><title>notes</title><body><script src="page.js"></script></body>'
+ONE_ORIGIN_PAGE = """window.__report = {cookie: document.cookie};
 const target = TARGET;
 fetch(target + "formgrader/api/submissions/" + EXERCISE, {credentials: "include"})
   .then(r => r.text()).then(t => window.__report.grades = t.slice(0, 300))
@@ -803,7 +805,7 @@ frame.src = target + "formgrader/";
 frame.onload = () => { try { window.__report.frame = frame.contentDocument.body.innerHTML.slice(0, 300); }
                        catch (e) { window.__report.frame = "blocked: " + e.name; } };
 document.body.appendChild(frame);
-</script></body>"""
+"""
 
 
 def test_formgrader_runs_no_student_script(hub, lesson):
@@ -828,7 +830,8 @@ def test_formgrader_runs_no_student_script(hub, lesson):
             "import json, os\n"
             f"folder = os.path.expanduser('~/.local/share/jupyter/labextensions/{extension}/static')\n"
             "os.makedirs(folder, exist_ok=True)\n"
-            f"open(os.path.join(folder, 'page.html'), 'w').write({page_text!r})\n"
+            f"open(os.path.join(folder, 'page.html'), 'w').write({ONE_ORIGIN_HTML!r})\n"
+            f"open(os.path.join(folder, 'page.js'), 'w').write({page_text!r})\n"
             "print(json.dumps(True))")
     finally:
         kernel.close()
@@ -882,13 +885,15 @@ def test_formgrader_runs_no_student_script(hub, lesson):
         finally:
             browser.close()
     print("\nthe attacker's page, opened by the instructor:", response.status if response else None, report)
-    if report is not None:  # the page was served: it ran on the attacker's origin, with none of the instructor's
-        assert "_xsrf" not in report["cookie"] and "jupyterhub" not in report["cookie"], report
-        for what in ("grades", "solutions"):
-            leaked = report.get(what, "")
-            assert leaked.startswith("blocked") or (solver not in leaked and "BEGIN SOLUTION" not in leaked
-                                                    and EXERCISE not in leaked), (what, leaked)
-        assert not report.get("frame") or report["frame"].startswith("blocked"), report
+    # the page was served and its script ran, on the attacker's origin, with none of the instructor's rights
+    status = response.status if response else None
+    assert report is not None and "cookie" in report, f"the attacker's page did not run (HTTP {status})"
+    assert "_xsrf" not in report["cookie"] and "jupyterhub" not in report["cookie"], report
+    for what in ("grades", "solutions"):
+        leaked = report.get(what, "")
+        assert leaked.startswith("blocked") or (solver not in leaked and "BEGIN SOLUTION" not in leaked
+                                                and EXERCISE not in leaked), (what, leaked)
+    assert not report.get("frame") or report["frame"].startswith("blocked"), report
     book = {row["student"]: row["score"]
             for row in hub.sessions[hub.instructor].ok("GET", hub.sessions[hub.instructor].server(
                 f"/formgrader/api/submissions/{EXERCISE}"))}

@@ -33,15 +33,19 @@ def hub_settings():
         yield namespace, base, handlers
     finally:
         for cls, attributes in saved:
-            for name in ("render", "prepare", "content_security_policy"):
+            for name in ("render", "prepare", "content_security_policy", "csp_nonce"):
                 if name in attributes:
                     setattr(cls, name, attributes[name])
                 elif name in vars(cls):
                     delattr(cls, name)
 
 
+NONCE = "a-test-nonce"
+
+
 def render(base, handlers, template, **values):
-    fake = SimpleNamespace(settings={"nbgrader_jinja2_env": Environment(loader=FileSystemLoader(handlers.template_path))})  # noqa: E501
+    environment = Environment(loader=FileSystemLoader(handlers.template_path))
+    fake = SimpleNamespace(settings={"nbgrader_jinja2_env": environment}, csp_nonce=NONCE)
     return base.BaseHandler.render(fake, template, base_url="/user/ins", **values)
 
 
@@ -51,6 +55,8 @@ def test_a_reflected_student_id_stays_text(hub_settings):
     assert 'window.__pwned.push("reflected")' not in html.replace("&#34;", "?")
     assert "<script>window.__pwned" not in html
     assert "&lt;/script&gt;" in html and "&#34;;window.__pwned" in html  # the id is there, escaped
+    # nbgrader's own scripts carry the response's nonce (the Content-Security-Policy lets only them run)
+    assert f'<script nonce="{NONCE}">' in html
 
 
 def test_the_canary_without_the_hub_settings_runs():
