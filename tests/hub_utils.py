@@ -15,6 +15,8 @@ by the users it created, the users and groups it created (by name), its folder.
 """
 
 import ast
+import contextlib
+import fcntl
 import http.cookiejar
 import json
 import os
@@ -729,3 +731,20 @@ def what_runs(browser, url, beacon_prefix, screenshot=None, context=None):
     if own:
         context.close()
     return sorted(set(pushed)), sorted(set(fetched)), dialogs
+
+
+#: Held by a test module for as long as its hub runs: two hubs at once on one machine share its users, its ports
+#: and its two cores, and each then takes longer to start and to stop than its checks allow.
+HUB_LOCK = Path("/run/nn-course-hub-test.lock")
+
+
+@contextlib.contextmanager
+def one_hub_at_a_time():
+    """Wait until no other test module's hub runs (pytest-xdist may give two hub modules to two workers), and keep
+    the others waiting until this one's hub is gone."""
+    with open(HUB_LOCK, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

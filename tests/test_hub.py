@@ -94,6 +94,11 @@ def require_machine():
 @pytest.fixture(scope="module")
 def hub():
     require_machine()
+    with hu.one_hub_at_a_time():
+        yield from _hub()
+
+
+def _hub():
     hub = hu.HubClass(students=4, extra_config=CULL_CHECK_CONFIG)
     try:
         hub.setup()

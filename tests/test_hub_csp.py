@@ -64,7 +64,12 @@ def hub():
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-    wait_for_other_hubs()
+    with hu.one_hub_at_a_time():
+        wait_for_other_hubs()
+        yield from _hub()
+
+
+def _hub():
     hub = hu.HubClass(students=1)
     try:
         hub.setup()
