@@ -135,6 +135,17 @@ def pids_named(name):
     return pids
 
 
+def users_processes_end(uids, timeout=30):
+    """Wait until no live process of ``uids`` is left (a zombie runs nothing: it waits for its parent, or for this
+    machine's init, to collect it); raises :class:`HubError` naming the PIDs after ``timeout`` seconds."""
+    def live():
+        return [pid for pid in pids_of(uids) if not _is_zombie(pid)]
+    try:
+        return wait_for(lambda: not live(), timeout, "the class's users' processes to end")
+    except HubError:
+        raise HubError(f"processes of the class's users still run after {timeout} s: {live()}") from None
+
+
 def wait_for(condition, timeout, what):
     """Wait until ``condition()`` is true; returns the seconds it took, or raises :class:`HubError` naming ``what``
     after ``timeout`` seconds."""

@@ -114,7 +114,7 @@ def _hub():
         left = [user for user in hub.created_users if _exists(pwd.getpwnam, user)]
         left += [group for group in hub.created_groups if _exists(grp.getgrnam, group)]
         assert not left, f"users or groups not removed: {left}"
-        assert not hu.pids_of(hub.uids), "processes of the class's users still run"
+        hu.users_processes_end(hub.uids)
         assert not Path(hub.base_dir).exists(), f"{hub.base_dir} not removed"
         assert not forced, "clean-up had to force: " + "; ".join(forced)
 

@@ -80,7 +80,7 @@ def _hub():
         yield hub
     finally:
         forced = hub.close()
-        assert not hu.pids_of(hub.uids), "processes of the class's users still run"
+        hu.users_processes_end(hub.uids)
         assert not hub.base_dir.exists(), f"{hub.base_dir} not removed"
         assert not forced, "clean-up had to force: " + "; ".join(forced)
 
