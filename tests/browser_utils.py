@@ -45,6 +45,19 @@ CHROMIUM_ARGS = [
 NBGRADER_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "### BEGIN", "### END")
 
 
+def chromium():
+    """A headless Debian Chromium for one test module (a fixture's generator: ``yield from bu.chromium()``)."""
+    executable = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def toc_files():
     """Every document of _toc.yml in reading order (root first), relative to the repository, without suffix."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())

@@ -759,3 +759,14 @@ def one_hub_at_a_time():
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def browser_login(context, hub, user):
+    """Log ``user`` in to the hub in a Chromium context; returns the page, on the user's server."""
+    page = context.new_page()
+    page.goto(f"{hub.url}/hub/login")
+    page.fill("#username_input", user)
+    page.fill("#password_input", hub.passwords[user])
+    page.click("#login_submit")
+    page.wait_for_url(re.compile(rf"/user/{re.escape(user)}/"), timeout=120_000)
+    return page

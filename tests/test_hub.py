@@ -719,16 +719,6 @@ def test_identity_comes_from_the_owner_not_the_folder_name(hub, lesson):
 
 # ---- in the browser ------------------------------------------------------------------------------------------
 
-def browser_login(context, hub, user):
-    page = context.new_page()
-    page.goto(f"{hub.url}/hub/login")
-    page.fill("#username_input", user)
-    page.fill("#password_input", hub.passwords[user])
-    page.click("#login_submit")
-    page.wait_for_url(re.compile(rf"/user/{re.escape(user)}/"), timeout=120_000)
-    return page
-
-
 def test_formgrader_and_the_assignments_tab_in_the_browser(hub, lesson):
     executable = bu.require_chromium()
     from playwright.sync_api import sync_playwright
@@ -741,7 +731,7 @@ def test_formgrader_and_the_assignments_tab_in_the_browser(hub, lesson):
             # The instructor: login page, Formgrader's list of the submissions of ex01 with their scores.
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             context.set_default_timeout(60_000)
-            page = browser_login(context, hub, hub.instructor)
+            page = hu.browser_login(context, hub, hub.instructor)
             page.goto(f"{hu.user_origin(hub.url, hub.instructor)}/user/{hub.instructor}/formgrader/manage_submissions/{EXERCISE}")  # noqa: E501
             for student in (solver, blank, attacker):
                 page.get_by_text(student).first.wait_for()
@@ -756,7 +746,7 @@ def test_formgrader_and_the_assignments_tab_in_the_browser(hub, lesson):
             # exercise among the released ones, with its Fetch button.
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             context.set_default_timeout(60_000)
-            page = browser_login(context, hub, newcomer)
+            page = hu.browser_login(context, hub, newcomer)
             page.locator(".jp-LabShell").wait_for()
             page.get_by_role("menuitem", name="Nbgrader").click()
             offered = page.locator(".lm-Menu-content").last.inner_text()
@@ -845,7 +835,7 @@ def test_formgrader_runs_no_student_script(hub, lesson):
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             context.set_default_timeout(60_000)
-            browser_login(context, hub, hub.instructor).close()
+            hu.browser_login(context, hub, hub.instructor).close()
             # 1. The attacker's submission in Formgrader: markdown, outputs and their metadata, attachments.
             url = f"{formgrader}/submissions/{notebook_id}/"
             pushed, fetched, dialogs = hu.what_runs(browser, url, BEACON, context=context,

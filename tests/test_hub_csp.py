@@ -213,16 +213,6 @@ document.addEventListener('securitypolicyviolation', e => window.__csp.push(
 """
 
 
-def browser_login(context, hub, user):
-    page = context.new_page()
-    page.goto(f"{hub.url}/hub/login")
-    page.fill("#username_input", user)
-    page.fill("#password_input", hub.passwords[user])
-    page.click("#login_submit")
-    page.wait_for_url(re.compile(rf"/user/{re.escape(user)}/"), timeout=120_000)
-    return page
-
-
 def violations(page, console):
     reported = page.evaluate("window.__csp.slice()")
     return reported + [text for text in console if "Content Security Policy" in text]
@@ -252,15 +242,7 @@ def shut_down_kernels(hub, user):
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = bu.require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=bu.CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    yield from bu.chromium()
 
 
 def test_jupyterlab_works_and_runs_no_inline_script(hub, browser):
@@ -276,7 +258,7 @@ def test_jupyterlab_works_and_runs_no_inline_script(hub, browser):
     hub.sessions[student].write_notebook("csp.ipynb", notebook)
     page = None
     try:
-        page = browser_login(context, hub, student)
+        page = hu.browser_login(context, hub, student)
         page.on("console", lambda message: console.append(message.text))
         page.goto(f"{hu.user_origin(hub.url, student)}/user/{student}/lab/tree/csp.ipynb")
         page.locator(".jp-LabShell").wait_for()
@@ -354,7 +336,7 @@ def test_formgrader_works_and_runs_no_student_script(hub, submission, browser):
     console = []
     page = None
     try:
-        browser_login(context, hub, hub.instructor).close()
+        hu.browser_login(context, hub, hub.instructor).close()
         page = context.new_page()
         page.on("console", lambda message: console.append(message.text))
         # Manage Assignments: the table is drawn by Formgrader's JavaScript from its API.

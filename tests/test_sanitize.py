@@ -54,15 +54,7 @@ def render(nb, template):
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = bu.require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=bu.CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    yield from bu.chromium()
 
 
 @pytest.fixture(scope="module")
