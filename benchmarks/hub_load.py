@@ -1,7 +1,7 @@
 """How much one machine serves: the course's JupyterHub with N students doing fetch, run and submit at once.
 
 Run as root (it creates Unix users and removes them again): ``.venv/bin/python benchmarks/hub_load.py`` (default
-20 students; ``--students N``). It sets the class up exactly as tests/test_hub.py does (tests/hub_utils.py: real
+20 students; ``--students N``). It sets the class up exactly as tests/jupyter/test_hub.py does (tests/hub_utils.py: real
 Unix users with 0700 homes, PAM logins, the shipped deploy/jupyterhub/ configuration) and measures
 
 - the hub's start, each user server's start (all students' servers asked for at once), and the hub's own memory

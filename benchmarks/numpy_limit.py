@@ -47,7 +47,7 @@ def matrix_products_only(w, seed):
 def hand_written(w, seed):
     """One epoch of the full training step, written as tightly as NumPy allows (preallocated, in place).
 
-    Returns the trained weights and biases and the sum of the batches' objectives (``tests/test_benchmarks.py``
+    Returns the trained weights and biases and the sum of the batches' objectives (``tests/project/test_benchmarks.py``
     checks them against nnlib, so that this loop cannot win by doing less).
     """
     X, dtype, batch, lr = w["X"], w["X"].dtype, w["batch"], w["lr"]

@@ -4,7 +4,7 @@ Importing ``nnlib`` loads only NumPy. The modules that need more load when first
 (scikit-learn), ``nnlib.datasets`` (scikit-learn, pandas), ``nnlib.plotting`` (matplotlib) and
 ``nnlib.progress_bar`` (tqdm).
 
-Where each name is taught: the first chapter whose code uses it (``tests/test_nnlib_chapter_map.py`` checks this
+Where each name is taught: the first chapter whose code uses it (``tests/nnlib/test_nnlib_chapter_map.py`` checks this
 table against the chapters' imports, and the "(chapter N)" tags of the docstrings against the table).
 
 ==========================================================================  ===========================================

@@ -1,4 +1,4 @@
-"""Helpers of the reader's-eye tests (tests/test_site_browser.py, tests/test_jupyterlab.py).
+"""Helpers of the reader's-eye tests (tests/site/test_site_browser.py, tests/jupyter/test_jupyterlab.py).
 
 Everything runs on localhost and nothing is downloaded: the site is served from `_build/html` by Python's
 http.server, the browser is Debian's Chromium (`/usr/bin/chromium`, packages chromium and chromium-driver, which
@@ -121,7 +121,7 @@ def serve_directory(directory):
 def build_lock():
     """Hold an exclusive lock on _build while building the book or copying the built site.
 
-    Every test that runs `jupyter-book build` into _build should build inside this lock (tests/test_book.py
+    Every test that runs `jupyter-book build` into _build should build inside this lock (tests/site/test_book.py
     included): under pytest-xdist, two test files on two workers would otherwise write _build at the same time.
     """
     (ROOT / "_build").mkdir(exist_ok=True)
@@ -199,8 +199,9 @@ def download_source(context, page):
 
 
 # The reader's audit: axe-core, keyboard, narrow screens, weight -----------------------------------------------
-# Used by tests/test_a11y_site.py and tests/test_site_weight.py, and by `python tests/browser_utils.py audit DIR`,
-# which prints the per-page table (axe by impact in light and dark mode, Tab stops, gzipped weight).
+# Used by tests/site/test_a11y_site.py and tests/site/test_site_weight.py, and by
+# `python tests/browser_utils.py audit DIR`, which prints the per-page table (axe by impact in light and dark mode,
+# Tab stops, gzipped weight).
 
 AUDIT_PAGES_EXTRA = ()  # the 18 pages of _toc.yml; Sphinx's genindex and search are checked by test_site_browser
 

@@ -7,7 +7,7 @@
 - a "predict, then run" prompt is a markdown cell right before the code cell it is about, the question in bold and
   the answer folded in ``<details><summary>Show the answer</summary> ... </details>``.
 
-Each chapter from 1 to 6 has three to five of them. tests/test_site_checks_ch0_3.py, _ch4.py and _ch5_6.py check
+Each chapter from 1 to 6 has three to five of them. tests/site/test_site_checks_ch0_3.py, _ch4.py and _ch5_6.py check
 their chapters against it, and click the checks on the built site.
 """
 

@@ -7,8 +7,8 @@ solution) through the real workflow (``python -m grading grade``). An attack tha
 files with a name of its own (``zz_nn_attack_<token>``), so that a broken sandbox leaves something to find and
 nothing of the machine is damaged.
 
-The checks return a list of problems (empty: the attack failed); tests/test_grading_attacks.py asserts that they are
-empty with the sandbox, and that the canary's are not without it.
+The checks return a list of problems (empty: the attack failed); tests/grading/test_grading_attacks.py asserts
+that they are empty with the sandbox, and that the canary's are not without it.
 """
 
 import json

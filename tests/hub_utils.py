@@ -1,4 +1,4 @@
-"""A real class on a real JupyterHub, for tests/test_hub.py and benchmarks/hub_load.py.
+"""A real class on a real JupyterHub, for tests/jupyter/test_hub.py and benchmarks/hub_load.py.
 
 :class:`HubClass` sets a machine up the way deploy/jupyterhub/ describes, in folders and accounts of its own that it
 removes again: Unix groups for the students and the instructors, real Unix users with 0700 homes and passwords,

@@ -9,8 +9,8 @@ one machine can check what the others would print::
     python tests/notebook_outputs.py SandyBridge chapters/*.ipynb solutions/*/*.ipynb
 
 prints each cell whose text output differs from the stored one and exits 1 if any does; ``--checked`` compares only
-the cells nbval compares (tagged ``nbval-check-output``). ``tests/test_blas_kernels.py`` runs nbval itself under other
-kernels; this script is for finding which outputs hang on rounding.
+the cells nbval compares (tagged ``nbval-check-output``). ``tests/chapters/test_blas_kernels.py`` runs nbval itself
+under other kernels; this script is for finding which outputs hang on rounding.
 """
 
 import difflib

@@ -1,5 +1,5 @@
 """scikit-learn's plain SGD from given weights: the reference that nnlib's MLPClassifier and MLPRegressor must
-match step for step (tests/test_nnlib_mlp.py, tests/test_nnlib_regressor.py)."""
+match step for step (tests/nnlib/test_nnlib_mlp.py, tests/nnlib/test_nnlib_regressor.py)."""
 
 import warnings
 

@@ -5,7 +5,7 @@
 (the schema is in the chart's repository, jupyterhub/values.schema.yaml, and in every packaged chart). A path that
 ends in ``.*`` is a mapping the chart passes on as it is (``hub.config``, ``singleuser.extraEnv``, ...): anything
 may be under it. Lists (``singleuser.storage.extraVolumes``) are Kubernetes objects and end the path.
-tests/test_hub_kubernetes.py checks every setting of values.yaml against the list, with no network.
+tests/jupyter/test_hub_kubernetes.py checks every setting of values.yaml against the list, with no network.
 """
 
 import sys

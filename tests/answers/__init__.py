@@ -1,4 +1,5 @@
-"""Wrong answers and valid alternatives for every exercise, graded by the real pipeline in tests/test_answers.py.
+"""Wrong answers and valid alternatives for every exercise, graded by the real pipeline in
+tests/grading/test_answers.py.
 
 One module per exercise (named like the exercise) holds ``CASES``, a list of :class:`Answer`, and ``GAPS``, the names
 of the wrong answers that pass every visible test (a learner sees green and loses points: a gap to close). An answer

@@ -14,7 +14,8 @@ its one inline script, Formgrader's pages a fresh nonce that only nbgrader's own
    submission whose notebook carries script that the sanitiser would have removed (a JavaScript output, an HTML
    output with a script), opened in Formgrader: none of them runs, and Chromium reports each.
 
-Another hub test may run on the machine at the same time (tests/test_hub.py): this module waits until no other hub
+Another hub test may run on the machine at the same time (tests/jupyter/test_hub.py): this module
+waits until no other hub
 runs before it starts its own.
 """
 

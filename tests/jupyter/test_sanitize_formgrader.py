@@ -1,8 +1,8 @@
 """Formgrader's own pages on the course's hub (deploy/jupyterhub/jupyter/jupyter_server_config.py): its Jinja
 templates do not escape, so a student id that is HTML, or one reflected from a URL, would close Formgrader's inline
 script. Rendered here with the hub's settings and without them (the canary), with the id an attacker would use.
-tests/test_hub.py checks the same in Chromium through a real hub (a Formgrader URL with a script for an id answers
-400 and runs nothing).
+tests/jupyter/test_hub.py checks the same in Chromium through a real hub (a Formgrader URL with a script for an
+id answers 400 and runs nothing).
 """
 
 from pathlib import Path
@@ -12,7 +12,7 @@ import pytest
 from jinja2 import Environment, FileSystemLoader
 from traitlets.config import Config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "deploy" / "jupyterhub" / "jupyter" / "jupyter_server_config.py"
 EVIL = '";window.__pwned.push("reflected");"</script><script>window.__pwned.push("tag")</script>'
 

@@ -18,7 +18,7 @@ import nbformat
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHAPTERS = ["00_introduction", "00b_maths_numpy", "01_perceptron", "02_sigmoid_neuron", "03_backpropagation"]
 
 

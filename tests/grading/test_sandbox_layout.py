@@ -64,7 +64,7 @@ def _user():
 
 def _probe_run_root(env):
     """run_root() in a fresh process of an ordinary user: its path, owner, mode, and whether it is a folder."""
-    argv = [sys.executable, "-c", RUN_ROOT_PROBE.format(root=str(Path(__file__).resolve().parents[1]))]
+    argv = [sys.executable, "-c", RUN_ROOT_PROBE.format(root=str(Path(__file__).resolve().parents[2]))]
     if os.geteuid() == 0:
         if not shutil.which("runuser"):
             pytest.skip("runuser (util-linux) is missing")

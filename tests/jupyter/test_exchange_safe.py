@@ -1,5 +1,5 @@
 """The hub's exchange classes (deploy/jupyterhub/jupyter/nbgrader_config.py) on a folder, without a hub: a fast check
-of the rules that tests/test_hub.py checks through a real class.
+of the rules that tests/jupyter/test_hub.py checks through a real class.
 
 Run as root: the submissions belong to the machine's own system users (``daemon``, ``bin``), made with ``chown``, as
 if those users had handed them in. Each attack sits beside an honest submission of ``daemon``:
@@ -27,7 +27,7 @@ from nbgrader.auth import Authenticator
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "deploy" / "jupyterhub" / "jupyter" / "nbgrader_config.py"
 EX = "ex01_perceptron"
 SECRET = b"SECRET-4b1d-the-solutions"

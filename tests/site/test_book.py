@@ -14,7 +14,7 @@ import pytest
 import yaml
 from browser_utils import toc_files
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
 
 # Folders whose notebooks hold solutions, hidden tests or students' work: never on the site.

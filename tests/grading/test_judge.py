@@ -3,7 +3,7 @@ objects, the namespace a test runs in, its verdicts, and nnlib without the answe
 
 The kernel's side (grading/judge_kernel.py) runs here against a stand-in for IPython's shell, so a request makes the
 same round trip as in grading (JSON text in, JSON answer out), only without the sockets. The real pipeline, with a
-real sandboxed kernel, is exercised by tests/test_grading_attacks.py and tests/test_answers.py.
+real sandboxed kernel, is exercised by tests/grading/test_grading_attacks.py and tests/grading/test_answers.py.
 """
 
 import base64

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from notebook_outputs import KERNELS, active_kernel, kernel_env
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 OTHER_KERNELS = ["Haswell", "SandyBridge"]
 # and nnlib's tests that compare numbers with references: the course's reference numbers, scikit-learn's weights to
 # 1e-10, finite differences (scikit-learn's estimator checks test the interface, not rounding, and are left out)
-NNLIB_TESTS = ["tests/test_nnlib_reference_numbers.py", "tests/test_nnlib_mlp.py", "tests/test_nnlib_regressor.py",
-               "tests/test_nnlib_layers.py", "tests/test_nnlib_gradcheck.py", "tests/test_nnlib_losses.py"]
+NNLIB_TESTS = [f"tests/nnlib/test_nnlib_{name}.py"
+               for name in ("reference_numbers", "mlp", "regressor", "layers", "gradcheck", "losses")]
 NOTEBOOKS = sorted(str(path.relative_to(ROOT))
                    for path in [*ROOT.glob("chapters/*.ipynb"), *ROOT.glob("solutions/*/*.ipynb")])
 

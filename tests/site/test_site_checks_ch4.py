@@ -1,6 +1,6 @@
 """Chapter 4's concept checks and sliders: the course's convention in the notebook, and the sliders in Chromium.
 
-The convention and the checks of one cell are those of tests/test_site_checks_ch5_6.py, imported from there so
+The convention and the checks of one cell are those of tests/site/test_site_checks_ch5_6.py, imported from there so
 that the course has one checker. Chapter 4 also has a folded note that is no concept check (the library upkeep
 beside LogisticRegressionCV, under another summary line), so its "predict, then run" prompts are found by their
 summary line, "Show the answer", or by the words "predict, then run".

@@ -2,7 +2,8 @@
 of hostile submissions (tests/grading_attacks.py's every attack, and the system calls of
 tests/grading_attacks_sandbox.py) next to an honest classmate, through the real workflow (``python -m grading
 grade``). Without root the sandbox is built in a user namespace and bubblewrap runs as the grader's own user; the
-checks are the same as for root's sandbox (tests/test_grading_attacks.py): no attack earns points it did not, none
+checks are the same as for root's sandbox (tests/grading/test_grading_attacks.py): no
+attack earns points it did not, none
 reads a secret of the grader's environment (``/proc/1/environ`` included), none leaves a process, a connection or a
 file behind, and the honest grade is the solution's.
 
