@@ -4,9 +4,12 @@ nbgrader reads this file only from the current folder: run nbgrader, `make valid
 course root. The paths below are absolute and derived from this file's own location, so a copy of the course (the
 tests make one per run) grades into its own folders and its own gradebook.
 
-Environment variables (for the instructor and the tests):
+Environment variables (for the instructor and the tests), each overriding one setting of the grading workflow
+(``c.Grading``: grading/settings.py holds the defaults and checks the values):
 - NBGRADER_CELL_TIMEOUT: seconds one cell may run before it is interrupted and graded 0 (default 30).
 - NBGRADER_MAX_OUTPUT_CHARS: characters of output kept per cell in graded notebooks and feedback (default 20000).
+- NBGRADER_SUBMISSION_LIMIT: seconds one whole submission may take (default: from the exercise's number of cells).
+- JOBS: submissions graded at once by `python -m grading autograde` (default: one per core).
 - NBGRADER_EXCHANGE_ROOT: nbgrader's exchange folder (default nbgrader_exchange/ here). A JupyterHub sets it for
   every server (deploy/jupyterhub/), so the Formgrader's release and collect use the hub's shared exchange.
 """
@@ -44,12 +47,19 @@ c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE_ROOT") or os.path.join(ROOT,
 # Never ship the notebooks' checkpoints or caches with a release.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store"]
 
+# The grading workflow's settings (grading/settings.py): an environment variable overrides each.
+from grading.settings import ENVIRONMENT, Grading  # noqa: E402
+
+for setting, variable in ENVIRONMENT.items():  # cell_timeout, max_output_chars, submission_limit, jobs
+    if os.environ.get(variable, "").strip():
+        c.Grading[setting] = os.environ[variable]
+settings = Grading(config=c)  # checked here: a bad value is an error that names its variable
+
 # Per-cell timeout, in seconds: a cell running longer is interrupted and graded 0, and later cells still run.
 # nbgrader's own Execute preprocessor and nbconvert's ExecutePreprocessor each read their own setting: set both.
-timeout = int(os.environ.get("NBGRADER_CELL_TIMEOUT", "30"))
-c.ExecutePreprocessor.timeout = timeout
-c.Execute.timeout = timeout
-c.ResilientExecute.timeout = timeout
+c.ExecutePreprocessor.timeout = settings.cell_timeout
+c.Execute.timeout = settings.cell_timeout
+c.ResilientExecute.timeout = settings.cell_timeout
 
 # Autograding: nbgrader's pipeline with replacements that keep one bad submission from stopping the class or
 # cheating it.
@@ -72,7 +82,7 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
-c.LimitOutputSize.max_chars = int(os.environ.get("NBGRADER_MAX_OUTPUT_CHARS", "20000"))
+c.LimitOutputSize.max_chars = settings.max_output_chars
 # A graded kernel is stopped at once rather than asked to shut down and waited for (0.3-0.4 s a submission): its
 # sandbox's PID namespace takes down everything it started with it.
 c.ResilientExecute.shutdown_kernel = "immediate"

@@ -65,7 +65,7 @@ def _parser():
     return parser
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     """Run one step; a :class:`GradingError` (or the sandbox's) is printed as its message, exit status 1."""
     try:
         return _run(_parser().parse_args(argv))
@@ -93,7 +93,9 @@ def _run(args):
         collect.collect(course, args.src, exercise=args.exercise, id_pattern=args.id_pattern,
                         roster=collect.read_roster(course, args.roster) if args.roster else None)
     elif args.step == "autograde":
-        autograde.autograde(course, course.check_exercises(args.exercises), force=args.force, only=args.student)
+        graded = autograde.autograde(course, course.check_exercises(args.exercises), force=args.force,
+                                     only=args.student)
+        _closing_line(graded)
     elif args.step == "feedback":
         steps.feedback(course, course.check_exercises(args.exercises))
     elif args.step == "export":
@@ -105,11 +107,20 @@ def _run(args):
         collected = collect.collect(course, args.src, exercise=args.exercise, id_pattern=args.id_pattern,
                                     roster=collect.read_roster(course, args.roster) if args.roster else None)
         exercises = sorted({exercise for exercise, _ in collected})
-        autograde.autograde(course, exercises, force=args.force)
+        graded = autograde.autograde(course, exercises, force=args.force)
+        _closing_line(graded)
         steps.feedback(course, exercises)
         steps.export(course)
         summary.summarise(course)
     return 0
+
+
+def _closing_line(graded: dict) -> None:
+    """What autograde returned, in one line: how many submissions have findings to look at."""
+    if graded:
+        flagged = sum(bool(record.findings) for record in graded.values())
+        print(f"autograde: {len(graded)} submission(s), {flagged} with findings"
+              + (" (listed by `python -m grading summary`)" if flagged else ""))
 
 
 if __name__ == "__main__":

@@ -9,11 +9,16 @@ included), grades that submission 0 with a note, and starts a new worker for the
 
 After nbgrader, every autograder test that got no score (the student deleted the cell or broke its metadata) is
 given 0 and left marked "needs manual grade", so it is never silently ungraded. A submission whose autograding
-fails outright is graded 0 the same way. Everything found goes into the submission's record for the summary.
+fails outright is graded 0 the same way. The worker writes what it found into the submission's record
+(:mod:`grading.records`) and tells the supervisor only which submission it finished; the supervisor reads the record
+back for its report and returns every record.
 
 A submission already autograded from the same file with the same settings is skipped unless ``force`` is given,
 so running the workflow twice changes nothing; nbgrader never overwrites a manual grade either way.
+The settings (cell timeout, submission limit, workers) are :class:`grading.settings.Grading`'s.
 """
+
+from __future__ import annotations
 
 import json
 import os
@@ -23,37 +28,40 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import nbformat
 
-from . import judge, sandbox
+from . import judge, records, sandbox
 from .checks import compare_with_release, inspect_graded
 from .course import Course, serialise_gradebook, sha256
-from .errors import ConfigurationError, StepFailed
+from .errors import StepFailed
 from .integrity import Baseline, IntegrityError
+from .records import Finding, Kind, Record
+from .settings import Grading
 
 #: Seconds a whole submission may take, on top of the per-cell timeouts: see :func:`submission_limit`.
 BASE_LIMIT = 60
 
 
-def cell_timeout():
-    return int(os.environ.get("NBGRADER_CELL_TIMEOUT", "30"))
-
-
-def settings(course, exercise):
-    """What a grade depends on besides the submission: rerun when any of these changes."""
-    return {"cell_timeout": cell_timeout(), "source_sha256": sha256(course.source_notebook(exercise)),
-            "max_output_chars": os.environ.get("NBGRADER_MAX_OUTPUT_CHARS", "20000"),
+def grade_settings(course: Course, exercise: str) -> dict[str, Any]:
+    """What a grade depends on besides the submission: rerun when any of these changes. (As the records on disk
+    hold it: the output limit as text.)"""
+    grading = Grading.of(course)
+    return {"cell_timeout": grading.cell_timeout, "source_sha256": sha256(course.source_notebook(exercise)),
+            "max_output_chars": str(grading.max_output_chars),
             "sandbox": sandbox.Limits.from_env().describe() if sandbox.enabled() else "off (SANDBOX=0)"}
 
 
-def submission_limit(course, exercise):
-    """Wall-clock seconds for one submission: every code cell of the exercise (and a few the student added)
-    running into its timeout, plus kernel start-up. ``NBGRADER_SUBMISSION_LIMIT`` overrides it."""
-    if os.environ.get("NBGRADER_SUBMISSION_LIMIT"):
-        return float(os.environ["NBGRADER_SUBMISSION_LIMIT"])
+def submission_limit(course: Course, exercise: str) -> float:
+    """Wall-clock seconds for one submission: ``Grading.submission_limit`` when set, else every code cell of the
+    exercise (and a few the student added) running into its timeout, plus kernel start-up."""
+    grading = Grading.of(course)
+    if grading.submission_limit is not None:
+        return grading.submission_limit
     code_cells = sum(cell.cell_type == "code" for cell in course.read_release(exercise).cells)
-    return BASE_LIMIT + (code_cells + 5) * (cell_timeout() + 5)
+    return BASE_LIMIT + (code_cells + 5) * (grading.cell_timeout + 5)
 
 
 # ---- the gradebook side ------------------------------------------------------------------------------------
@@ -75,7 +83,7 @@ def _is_solution(gb, grade, exercise):
         return False
 
 
-def zero_ungraded_tests(course, exercise, student, everything=False):
+def zero_ungraded_tests(course: Course, exercise: str, student: str, everything: bool = False) -> list[str]:
     """Give 0 to each autograder test with no score (all of them when ``everything``); returns their names."""
     with course.gradebook() as gb:
         gb.update_or_create_student(student)
@@ -90,7 +98,7 @@ def zero_ungraded_tests(course, exercise, student, everything=False):
         return zeroed
 
 
-def score(course, exercise, student):
+def score(course: Course, exercise: str, student: str) -> tuple[float | None, float | None]:
     """``(score, max_score)`` of a submission in the gradebook, or ``(None, None)``."""
     from nbgrader.api import MissingEntry
 
@@ -102,32 +110,32 @@ def score(course, exercise, student):
         return submission.score, submission.max_score
 
 
-def is_current(course, exercise, student):
+def is_current(course: Course, exercise: str, student: str) -> bool:
     """Was this submission graded from the same file with the same settings (successfully, or graded 0 after its
     autograding failed)? Then grading it again would change nothing."""
-    record = course.read_record(exercise, student)
+    record = records.read(course.grades, exercise, student)
     path = course.submission(exercise, student)
-    failed = any(issue["kind"] == "autograde failed" for issue in record.get("autograded", []))
-    return (path.is_file() and record.get("autograded_sha256") == sha256(path)
-            and record.get("autograde_settings") == settings(course, exercise)
+    failed = any(finding.kind is Kind.AUTOGRADE_FAILED for finding in record.autograded or [])
+    return (path.is_file() and record.autograded_sha256 == sha256(path)
+            and record.autograde_settings == grade_settings(course, exercise)
             and (failed or course.autograded_notebook(exercise, student).is_file())
             and score(course, exercise, student)[0] is not None)
 
 
 # ---- the worker --------------------------------------------------------------------------------------------
 
-def grade_one(course, api, exercise, student):
-    """Autograde one submission with nbgrader and record what needs attention; returns the record."""
-    record = course.read_record(exercise, student)
+def grade_one(course: Course, api: Any, exercise: str, student: str) -> Record:
+    """Autograde one submission with nbgrader and record its findings; returns the record."""
+    record = records.read(course.grades, exercise, student)
     path = course.submission(exercise, student)
     released = course.read_release(exercise)
-    issues = []
-    unreadable = any(issue["kind"] == "unreadable" for issue in record.get("collected", []))
+    findings: list[Finding] = []
+    unreadable = any(finding.kind is Kind.UNREADABLE for finding in record.collected or [])
     if not unreadable:
         try:
-            issues += compare_with_release(nbformat.read(path, as_version=4), released)
+            findings += compare_with_release(nbformat.read(path, as_version=4), released)
         except Exception as error:  # noqa: BLE001 (any failure of one submission is recorded, never lost)
-            issues.append({"kind": "damaged notebook", "detail": f"{type(error).__name__}: {error}"})
+            findings.append(Finding(Kind.DAMAGED_NOTEBOOK, f"{type(error).__name__}: {error}"))
     start = time.monotonic()
     result = api.autograde(exercise, student, force=True, create=True)
     seconds = time.monotonic() - start
@@ -135,22 +143,28 @@ def grade_one(course, api, exercise, student):
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_path.write_text(result.get("log", "") + result.get("error", ""))
     if result["success"] and course.autograded_notebook(exercise, student).is_file():
-        issues += inspect_graded(nbformat.read(course.autograded_notebook(exercise, student), as_version=4))
+        findings += inspect_graded(nbformat.read(course.autograded_notebook(exercise, student), as_version=4))
         zeroed = zero_ungraded_tests(course, exercise, student)
-        known = {issue.get("cell") for issue in issues}
+        known = {finding.cell for finding in findings}
         for name in zeroed:
             if name not in known and not unreadable:
-                issues.append({"kind": "ungraded test", "detail": f"test cell {name} was not graded: scored 0"})
+                findings.append(Finding(Kind.UNGRADED_TEST, f"test cell {name} was not graded: scored 0"))
     else:
         last = (result.get("error") or result.get("log") or "no message").strip().splitlines()[-1:]
-        issues.append({"kind": "autograde failed", "detail": f"nbgrader could not grade it ({' '.join(last)}); "
-                                                             "every test scored 0"})
+        findings.append(Finding(Kind.AUTOGRADE_FAILED, f"nbgrader could not grade it ({' '.join(last)}); every "
+                                                       "test scored 0"))
         _discard_autograded(course, exercise, student)
         zero_ungraded_tests(course, exercise, student, everything=True)
-    record.update(student=student, exercise=exercise, autograded=issues, autograde_seconds=round(seconds, 2),
-                  autograded_sha256=sha256(path), autograde_settings=settings(course, exercise))
-    record["score"], record["max_score"] = score(course, exercise, student)
-    course.write_record(exercise, student, record)
+    return _record_autograde(course, record, findings, round(seconds, 2))
+
+
+def _record_autograde(course: Course, record: Record, findings: list[Finding], seconds: float | None) -> Record:
+    """Write what autograde found, with the file, settings and score it graded, into the record."""
+    record.autograded, record.autograde_seconds = findings, seconds
+    record.autograded_sha256 = sha256(course.submission(record.exercise, record.student))
+    record.autograde_settings = grade_settings(course, record.exercise)
+    record.score, record.max_score = score(course, record.exercise, record.student)
+    records.write(course.grades, record)
     return record
 
 
@@ -160,9 +174,9 @@ def _discard_autograded(course, exercise, student):
         shutil.rmtree(folder)
 
 
-def worker(root, fd, exercise):
+def worker(root: str | os.PathLike, fd: int, exercise: str) -> None:
     """The worker's loop: grade each student named on stdin (one a line), reporting ``start`` and ``done`` as JSON
-    lines on ``fd``; stops when stdin closes."""
+    lines on ``fd`` (the record is on disk by then: the supervisor reads it there); stops when stdin closes."""
     course = Course.find(root)
     serialise_gradebook(course.grades / "gradebook.lock")
     # nbgrader 0.9 builds each new submission's rows before adding them to its SQLAlchemy 2 session, which warns
@@ -179,22 +193,11 @@ def worker(root, fd, exercise):
             if not student:
                 break
             channel.write(json.dumps({"event": "start", "student": student}) + "\n")
-            record = grade_one(course, api, exercise, student)
-            channel.write(json.dumps({"event": "done", "student": student, "record": record}) + "\n")
+            grade_one(course, api, exercise, student)
+            channel.write(json.dumps({"event": "done", "student": student}) + "\n")
 
 
 # ---- the supervisor ----------------------------------------------------------------------------------------
-
-def jobs():
-    """How many submissions are graded at once: ``JOBS``, else the number of cores."""
-    raw = os.environ.get("JOBS", "").strip()
-    if not raw:
-        return max(1, os.cpu_count() or 1)
-    if not raw.isdigit() or int(raw) < 1:
-        raise ConfigurationError(f"JOBS must be a whole number of submissions to grade at once (1 or more), "
-                                 f"got {raw!r}")
-    return int(raw)
-
 
 def _kill_tree(process):
     """Kill a process and everything under it (the kernels run in their own sessions, so a process group kill
@@ -289,10 +292,10 @@ def _grade_class(course, exercise, todo, limit, log, log_path, job_count, baseli
                             if event["event"] == "start":
                                 slot.started, slot.deadline = True, time.monotonic() + limit
                             else:
-                                finished.append(event["record"])
-                    for record in finished:
-                        results[slot.current] = record
-                        _report(log, record)
+                                finished.append(event["student"])
+                    for student in finished:
+                        results[student] = records.read(course.grades, exercise, student)
+                        _report(log, results[student])
                         if baseline is not None:
                             baseline.verify(after=slot.current)
                             baseline.add_graded(slot.current)
@@ -326,13 +329,16 @@ def _grade_class(course, exercise, todo, limit, log, log_path, job_count, baseli
     return results
 
 
-def autograde(course, exercises, force=False, only=(), log=print):
+def autograde(course: Course, exercises: Iterable[str], force: bool = False, only: Iterable[str] = (),
+              log: Callable[[str], object] = print) -> dict[tuple[str, str], Record]:
     """Autograde every collected submission of ``exercises`` (of the students ``only``, when given), each in its
-    own sandbox, several at once; returns ``{(exercise, student): record}``.
+    own sandbox, several at once; returns ``{(exercise, student): record}``, the unchanged ones included.
 
     Stops before grading anyone when the sandbox cannot be set up (unless ``SANDBOX=0``)."""
     results = {}
-    job_count = jobs()
+    only = set(only)
+    grading = Grading.of(course)
+    job_count = grading.workers
     # the supervisor writes the gradebook too (a submission it gives up on): under the same lock as its workers
     serialise_gradebook(course.grades / "gradebook.lock")
     if sandbox.enabled():
@@ -351,10 +357,10 @@ def autograde(course, exercises, force=False, only=(), log=print):
             continue
         todo = [s for s in students if force or not is_current(course, exercise, s)]
         for student in sorted(set(students) - set(todo)):
-            results[(exercise, student)] = course.read_record(exercise, student)
+            results[(exercise, student)] = records.read(course.grades, exercise, student)
         log(f"autograde: {exercise}: {len(todo)} submission(s) to grade"
             + (f", {len(students) - len(todo)} unchanged since they were graded" if len(todo) < len(students)
-               else "") + f" (cell timeout {cell_timeout()} s)")
+               else "") + f" (cell timeout {grading.cell_timeout} s)")
         if not todo:
             continue
         log(f"autograde: {min(job_count, len(todo))} at a time, {how}")
@@ -374,22 +380,16 @@ def autograde(course, exercises, force=False, only=(), log=print):
     return results
 
 
-def _give_up(course, exercise, student, reason):
+def _give_up(course: Course, exercise: str, student: str, reason: str) -> Record:
     _discard_autograded(course, exercise, student)
     zero_ungraded_tests(course, exercise, student, everything=True)
-    record = course.read_record(exercise, student)
-    path = course.submission(exercise, student)
-    record.update(student=student, exercise=exercise, autograde_seconds=None,
-                  autograded=[{"kind": "autograde failed", "detail": f"{reason}; every test scored 0"}],
-                  autograded_sha256=sha256(path), autograde_settings=settings(course, exercise))
-    record["score"], record["max_score"] = score(course, exercise, student)
-    course.write_record(exercise, student, record)
-    return record
+    return _record_autograde(course, records.read(course.grades, exercise, student),
+                             [Finding(Kind.AUTOGRADE_FAILED, f"{reason}; every test scored 0")], None)
 
 
-def _report(log, record):
-    issues = record.get("collected", []) + record.get("autograded", [])
-    seconds = record.get("autograde_seconds")
-    log(f"  {record['student']:<24} {record.get('score', 0) or 0:g} / {record.get('max_score') or 0:g}"
+def _report(log: Callable[[str], object], record: Record) -> None:
+    findings = [*(record.collected or []), *(record.autograded or [])]
+    seconds = record.autograde_seconds
+    log(f"  {record.student:<24} {record.score or 0:g} / {record.max_score or 0:g}"
         + (f"  ({seconds:.1f} s)" if seconds else "")
-        + (f"  attention: {'; '.join(sorted({issue['kind'] for issue in issues}))}" if issues else ""))
+        + (f"  findings: {'; '.join(sorted({str(finding.kind) for finding in findings}))}" if findings else ""))

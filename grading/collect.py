@@ -11,7 +11,7 @@
 relative to SRC, for other LMS naming schemes (for example ``^(?P<student>[^_]+)_`` for ``smithj_1234_...ipynb``).
 
 The exercise is ``--exercise`` when given, else an exercise name found in the file's path, else the exercise whose
-graded cells the notebook holds. Problems are recorded for the summary: a file that is not a readable notebook is
+graded cells the notebook holds. Findings are recorded for the summary: a file that is not a readable notebook is
 replaced by a placeholder notebook (so it is graded 0 and gets feedback saying why), a renamed notebook is graded
 under the expected name, and of several notebooks from one student the one with the expected name (else the newest)
 is graded.
@@ -21,20 +21,25 @@ a hard-linked file is never read, and is listed), sizes checked on the bytes rea
 submission: two names that mean the same id (``alice.ipynb`` and ``alice!.ipynb``) are a collision, listed, never
 resolved in favour of the newer file (a name that already is the id keeps it; the other is not collected). With a
 roster (``roster.txt`` in the course root: one student id a line), a submission of an id not on it is listed and not
-collected.
+collected. What the folder held that is no submission is listed, as findings with their ``source``, in
+``grades/collect_problems.json``.
 """
+
+from __future__ import annotations
 
 import copy
 import json
 import re
 import shutil
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import nbformat
+from nbformat import NotebookNode
 
-from . import safe_files
-from .course import grade_cells, sha256
+from . import records, safe_files
+from .course import Course, grade_cells, sha256
 from .errors import CourseError
 
 IGNORED_PARTS = {".ipynb_checkpoints", "__MACOSX", ".DS_Store", "__pycache__"}
@@ -70,7 +75,7 @@ def _read_notebook(data):
         return None, f"not a readable notebook ({type(error).__name__}: {error})"
 
 
-def restore_metadata(notebook, released_cells):
+def restore_metadata(notebook: NotebookNode, released_cells: dict[str, NotebookNode]) -> list[str]:
     """Give every cell that carries a released cell's grade_id that cell's nbgrader metadata again (a damaged or
     edited ``points``, ``grade`` or ``locked`` would otherwise change or break its grading); returns the ids."""
     restored = []
@@ -84,7 +89,7 @@ def restore_metadata(notebook, released_cells):
     return restored
 
 
-def placeholder(reason, source):
+def placeholder(reason: str, source: str) -> NotebookNode:
     """A notebook with one explanation and no graded cell: autograding it gives 0 for every test."""
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell(
@@ -135,7 +140,7 @@ def _ignored(relative, is_folder):
 ROSTER_FILE = "roster.txt"
 
 
-def read_roster(course, path=None):
+def read_roster(course: Course, path: str | Path | None = None) -> set[str] | None:
     """The class's student ids from ``path`` (default ``roster.txt`` in the course root; one id a line, ``#``
     comments), or None when the course keeps no roster. An id that is not valid is an error that names the line."""
     given = path is not None
@@ -152,7 +157,9 @@ def read_roster(course, path=None):
     return ids
 
 
-def collect(course, src, exercise=None, id_pattern=None, log=print, roster=None):
+def collect(course: Course, src: str | Path, exercise: str | None = None, id_pattern: str | None = None,
+            log: Callable[[str], object] = print,
+            roster: Iterable[str] | None = None) -> dict[tuple[str, str], records.Record]:
     """Copy every submission in ``src`` into ``submitted/``; returns ``{(exercise, student): record}``.
 
     ``roster``: the student ids that may hand in (default: ``roster.txt`` in the course root, if there is one); a
@@ -168,9 +175,9 @@ def collect(course, src, exercise=None, id_pattern=None, log=print, roster=None)
         raise CourseError(f"{exercise} is not released yet: run `make release EX={exercise}` first")
     released = {ex: grade_cells(course.read_release(ex)) for ex in exercises}
     release_ids = {ex: set(cells) for ex, cells in released.items()}
-    problems, ignored = [], []
+    stray, ignored = [], []  # findings about what is no submission, and the files that are not notebooks
     tree = safe_files.read_tree(src, ignore=_ignored)
-    problems += [refused.as_problem(str(src)) for refused in tree.refused]
+    stray += [records.Finding.from_json(refused.as_problem(str(src))) for refused in tree.refused]
     claims = []
     for name, data in tree.files.items():
         relative = Path(name)
@@ -180,14 +187,14 @@ def collect(course, src, exercise=None, id_pattern=None, log=print, roster=None)
             continue
         ex = exercise or _guess_exercise(data, Path(src.name) / relative, exercises, release_ids)
         if ex is None:
-            problems.append({"source": str(path), "kind": "unknown exercise",
-                             "detail": "cannot tell which exercise this is: give --exercise (EX=...)"})
+            stray.append(records.Finding(records.Kind.UNKNOWN_EXERCISE, "cannot tell which exercise this is: give "
+                                         "--exercise (EX=...)", source=str(path)))
             continue
         raw = _guess_student(relative, ex, exercises, id_pattern)
         if not raw:
-            problems.append({"source": str(path), "kind": "unknown student",
-                             "detail": "cannot tell the student from the file name: use one folder per student, "
-                                       "a file named after the student, or --id-pattern"})
+            stray.append(records.Finding(records.Kind.UNKNOWN_STUDENT, "cannot tell the student from the file name: "
+                                         "use one folder per student, a file named after the student, or "
+                                         "--id-pattern", source=str(path)))
             continue
         claims.append((ex, raw, path, relative, data, tree.stats[name].st_mtime))
     found = defaultdict(list)
@@ -198,63 +205,61 @@ def collect(course, src, exercise=None, id_pattern=None, log=print, roster=None)
             if e != ex:
                 continue
             if raw in accepted and roster is not None and accepted[raw] not in roster:
-                problems.append({"source": str(path), "kind": "not on the roster",
-                                 "detail": f"{accepted[raw]!r} is not in {ROSTER_FILE}"})
+                stray.append(records.Finding(records.Kind.NOT_ON_ROSTER, f"{accepted[raw]!r} is not in {ROSTER_FILE}",
+                                             source=str(path)))
             elif raw in accepted:
                 found[(ex, accepted[raw])].append((path, relative, data, mtime))
             else:
-                problems.append({"source": str(path), "kind": "student id refused", "detail": reasons[raw]})
+                stray.append(records.Finding(records.Kind.ID_REFUSED, reasons[raw], source=str(path)))
 
     collected = {}
     for (ex, student), files in sorted(found.items()):
-        issues = []
+        findings = []
         expected = f"{ex}.ipynb"
         files.sort(key=lambda item: (item[0].name != expected, -item[3], str(item[1])))
         path, relative, data, _ = files[0]
         if len(files) > 1:
-            issues.append({"kind": "several notebooks", "detail": f"graded {relative.as_posix()}; ignored "
-                           + ", ".join(r.as_posix() for _, r, *_ in files[1:])})
+            findings.append(records.Finding(records.Kind.SEVERAL_NOTEBOOKS, f"graded {relative.as_posix()}; ignored "
+                                            + ", ".join(r.as_posix() for _, r, *_ in files[1:])))
         in_folder = len(relative.parts) > 1 and not (len(relative.parts) == 2 and relative.parts[0] in exercises)
         if in_folder and path.name != expected and not id_pattern:
-            issues.append({"kind": "renamed", "detail": f"submitted as {path.name}; graded as {expected}"})
+            findings.append(records.Finding(records.Kind.RENAMED, f"submitted as {path.name}; graded as {expected}"))
         destination = course.submission(ex, student)
         if destination.parent.exists():
             shutil.rmtree(destination.parent)
         destination.parent.mkdir(parents=True)
         notebook, reason = _read_notebook(data)
         if notebook is None:
-            issues.append({"kind": "unreadable", "detail": f"{relative.as_posix()} is {reason}; graded 0"})
+            findings.append(records.Finding(records.Kind.UNREADABLE, f"{relative.as_posix()} is {reason}; graded 0"))
             nbformat.write(placeholder(reason, relative.as_posix()), destination)
         else:
             restored = restore_metadata(notebook, released[ex])
             if restored:
-                issues.append({"kind": "changed cell metadata", "detail": (
-                    f"the nbgrader settings of {', '.join(restored)} were changed; the released ones were used")})
+                findings.append(records.Finding(records.Kind.CHANGED_METADATA, (
+                    f"the nbgrader settings of {', '.join(restored)} were changed; the released ones were used")))
             if restored or json.loads(data).get("nbformat") != 4:
                 nbformat.write(notebook, destination)  # repaired, or an old-format notebook converted
             else:
                 destination.write_bytes(data)  # byte for byte, as read: collecting twice gives the same file
-        record = course.read_record(ex, student)
-        record.update(student=student, exercise=ex, source=str(path), collected=issues,
-                      submitted_sha256=sha256(destination))
-        course.write_record(ex, student, record)
+        record = records.read(course.grades, ex, student)
+        record.source, record.collected, record.submitted_sha256 = str(path), findings, sha256(destination)
+        records.write(course.grades, record)
         collected[(ex, student)] = record
 
-    course.grades.mkdir(parents=True, exist_ok=True)
-    (course.grades / "collect_problems.json").write_text(json.dumps(problems, indent=1) + "\n")
+    records.write_stray(course.grades, stray)
     by_exercise = defaultdict(list)
     for ex, student in collected:
         by_exercise[ex].append(student)
     for ex, students in sorted(by_exercise.items()):
         log(f"collect: {len(students)} submission(s) of {ex} into submitted/")
     for (ex, student), record in sorted(collected.items()):
-        for issue in record["collected"]:
-            log(f"  attention: {ex} {student}: {issue['kind']}: {issue['detail']}")
-    for problem in problems:
-        log(f"  attention: {problem['source']}: {problem['kind']}: {problem['detail']}")
+        for finding in record.collected:
+            log(f"  finding: {ex} {student}: {finding.kind}: {finding.detail}")
+    for finding in stray:
+        log(f"  finding: {finding.source}: {finding.kind}: {finding.detail}")
     if ignored:
         log(f"  ignored {len(ignored)} file(s) that are not notebooks: {', '.join(ignored[:5])}"
             + (" ..." if len(ignored) > 5 else ""))
-    if not collected and not problems:
+    if not collected and not stray:
         log(f"collect: no notebook found in {src}")
     return collected

@@ -1,20 +1,31 @@
-"""The course folder as the grading workflow sees it: paths, exercises, records, nbgrader's API and gradebook.
+"""The course folder as the grading workflow sees it: paths, exercises, nbgrader's API and gradebook.
 
 Everything is relative to the course root, the folder that holds ``nbgrader_config.py``. The workflow's own files
-(records of what each step found, logs, the grade table, the summary and its histogram) live in ``grades/``, which
-git ignores like nbgrader's own working folders.
+(records of what each step found, read and written by :mod:`grading.records`; logs, the grade table, the summary and
+its histogram) live in ``grades/``, which git ignores like nbgrader's own working folders.
 """
 
+from __future__ import annotations
+
 import hashlib
-import json
 import os
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
+from nbformat import NotebookNode
 
 from .errors import CourseError, StepFailed
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from nbgrader.api import Gradebook
+    from nbgrader.apps.api import NbGraderAPI
+    from traitlets.config import Config
 
 #: Folders and files of the workflow, relative to the course root.
 GRADES = "grades"
@@ -27,7 +38,7 @@ def _ensure_venv_on_path():
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
-def grade_cells(nb):
+def grade_cells(nb: NotebookNode) -> dict[str, NotebookNode]:
     """``{grade_id: cell}`` of the cells with nbgrader metadata, in notebook order."""
     cells = {}
     for cell in nb.cells:
@@ -37,25 +48,25 @@ def grade_cells(nb):
     return cells
 
 
-def is_test(cell):
+def is_test(cell: NotebookNode) -> bool:
     """An autograder test cell: graded, and not an answer."""
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return bool(meta.get("grade")) and not meta.get("solution")
 
 
-def is_answer(cell):
+def is_answer(cell: NotebookNode) -> bool:
     return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
 
 
-def points(cell):
+def points(cell: NotebookNode) -> float:
     return float(cell.get("metadata", {}).get("nbgrader", {}).get("points", 0) or 0)
 
 
-def sha256(path):
+def sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def serialise_gradebook(lock_path):
+def serialise_gradebook(lock_path: str | Path) -> None:
     """Make every nbgrader gradebook session of this process hold an exclusive lock on ``lock_path`` from its
     opening to its ``close()``, so that workers grading at the same time write the SQLite gradebook one at a time.
     (nbgrader opens a gradebook for a few queries and closes it: never while a kernel runs.)"""
@@ -106,7 +117,7 @@ class Course:
     root: Path
 
     @classmethod
-    def find(cls, start=None):
+    def find(cls, start: str | Path | None = None) -> Course:
         """The course whose ``nbgrader_config.py`` is in ``start`` (default: the current folder)."""
         root = Path(start or os.getcwd()).resolve()
         if not (root / "nbgrader_config.py").is_file():
@@ -116,88 +127,67 @@ class Course:
 
     # ---- folders -------------------------------------------------------------------------------------------
     @property
-    def solutions(self):
+    def solutions(self) -> Path:
         return self.root / "solutions"
 
     @property
-    def exercises_dir(self):
+    def exercises_dir(self) -> Path:
         return self.root / "exercises"
 
     @property
-    def submitted(self):
+    def submitted(self) -> Path:
         return self.root / "submitted"
 
     @property
-    def autograded(self):
+    def autograded(self) -> Path:
         return self.root / "autograded"
 
     @property
-    def feedback(self):
+    def feedback(self) -> Path:
         return self.root / "feedback"
 
     @property
-    def grades(self):
+    def grades(self) -> Path:
         return self.root / GRADES
 
-    def exercises(self):
+    def exercises(self) -> list[str]:
         """The exercise names: every folder of ``solutions/`` holding a notebook of the same name."""
         return sorted(p.name for p in self.solutions.iterdir()
                       if p.is_dir() and (p / f"{p.name}.ipynb").is_file()) if self.solutions.is_dir() else []
 
-    def check_exercises(self, names):
+    def check_exercises(self, names: Iterable[str]) -> list[str]:
         known = self.exercises()
         unknown = [n for n in names if n not in known]
         if unknown:
             raise CourseError(f"Unknown exercise(s) {unknown}; the exercises are {known}")
         return list(names) or known
 
-    def source_notebook(self, exercise):
+    def source_notebook(self, exercise: str) -> Path:
         return self.solutions / exercise / f"{exercise}.ipynb"
 
-    def release_notebook(self, exercise):
+    def release_notebook(self, exercise: str) -> Path:
         return self.exercises_dir / exercise / f"{exercise}.ipynb"
 
-    def read_release(self, exercise):
+    def read_release(self, exercise: str) -> NotebookNode:
         path = self.release_notebook(exercise)
         if not path.is_file():
             raise CourseError(f"{path} is missing: run `make release` first")
         return nbformat.read(path, as_version=4)
 
-    def submission(self, exercise, student):
+    def submission(self, exercise: str, student: str) -> Path:
         return self.submitted / student / exercise / f"{exercise}.ipynb"
 
-    def autograded_notebook(self, exercise, student):
+    def autograded_notebook(self, exercise: str, student: str) -> Path:
         return self.autograded / student / exercise / f"{exercise}.ipynb"
 
-    def students(self, exercise):
+    def students(self, exercise: str) -> list[str]:
         """Students with a collected submission of ``exercise``."""
         if not self.submitted.is_dir():
             return []
         return sorted(p.name for p in self.submitted.iterdir() if (p / exercise).is_dir())
 
-    # ---- the workflow's records: what collect and autograde found, one JSON file per submission -----------
-    def record_path(self, exercise, student):
-        return self.grades / "records" / exercise / f"{student}.json"
-
-    def read_record(self, exercise, student):
-        path = self.record_path(exercise, student)
-        return json.loads(path.read_text()) if path.is_file() else {}
-
-    def write_record(self, exercise, student, record):
-        path = self.record_path(exercise, student)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-
-    def records(self):
-        """Every record, as ``(exercise, student, record)``."""
-        folder = self.grades / "records"
-        if not folder.is_dir():
-            return []
-        return [(p.parent.name, p.stem, json.loads(p.read_text()))
-                for p in sorted(folder.glob("*/*.json"))]
-
     # ---- nbgrader -------------------------------------------------------------------------------------------
-    def config(self):
+    def config(self) -> Config:
         """nbgrader's configuration, loaded from this course's nbgrader_config.py (once)."""
         from traitlets.config.loader import PyFileConfigLoader
 
@@ -206,7 +196,7 @@ class Course:
             self._config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
         return self._config
 
-    def api(self):
+    def api(self) -> NbGraderAPI:
         """nbgrader's Python API on this course (what the `nbgrader` commands use), quiet."""
         from nbgrader.apps.api import NbGraderAPI
         from nbgrader.coursedir import CourseDirectory
@@ -215,14 +205,15 @@ class Course:
         coursedir = CourseDirectory(config=config)
         return NbGraderAPI(coursedir=coursedir, config=config)
 
-    def gradebook(self):
+    def gradebook(self) -> Gradebook:
         """The gradebook (use it as a context manager: ``with course.gradebook() as gb``)."""
         from nbgrader.api import Gradebook
 
         config = self.config()
         return Gradebook(config.CourseDirectory.db_url, course_id=config.CourseDirectory.course_id)
 
-    def nbgrader(self, *args, check=True, capture=False, env=None):
+    def nbgrader(self, *args: str, check: bool = True, capture: bool = False,
+                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         """Run an ``nbgrader`` command in the course root; returns the CompletedProcess."""
         import subprocess
 

@@ -13,14 +13,20 @@ change impossible).
 A difference stops the run with :class:`IntegrityError`, naming what changed.
 """
 
+from __future__ import annotations
+
 import hashlib
 import os
 import sqlite3
 import sys
 import sysconfig
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .sandbox import course_package_dirs
+
+if TYPE_CHECKING:
+    from .course import Course
 
 GRADEBOOK_TABLES = ("assignment", "notebook", "base_cell", "grade_cells", "solution_cells", "source_cell",
                     "task_cells")
@@ -114,7 +120,7 @@ def _grades_of(path, exercise, student):
 class Baseline:
     """Fingerprints of the instructor's side, taken before a class is graded."""
 
-    def __init__(self, course, exercise):
+    def __init__(self, course: Course, exercise: str) -> None:
         self.course, self.exercise = course, exercise
         self.gradebook = _gradebook_path(course)
         self.graded = {}  # student: (their grades, their autograded notebook's digest)
@@ -132,13 +138,13 @@ class Baseline:
             "the Python environment (site-packages, .pth files, bin/)": _environment_quick(),
         }
 
-    def add_graded(self, student):
+    def add_graded(self, student: str) -> None:
         """A submission is done: its grades and autograded notebook must not change from now on."""
         notebook = self.course.autograded_notebook(self.exercise, student)
         self.graded[student] = (_grades_of(self.gradebook, self.exercise, student) if self.gradebook else None,
                                 _files_digest([notebook]) if notebook.is_file() else None)
 
-    def verify(self, after, full=False):
+    def verify(self, after: str, full: bool = False) -> None:
         """Raise :class:`IntegrityError` when anything differs; ``after`` says when (for the message)."""
         changed = [what for what, value in self._quick().items() if self.quick[what] != value]
         for student, (grades, notebook) in self.graded.items():

@@ -1,12 +1,18 @@
 """The workflow's short steps: release, feedback, export, and the learners' validate."""
 
+from __future__ import annotations
+
 import os
 import shutil
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import nbformat
 
+from . import records
+from .course import Course
 from .errors import CourseError, StepFailed
+from .records import Finding, Kind
 
 
 def _check(result, what):
@@ -15,7 +21,7 @@ def _check(result, what):
         raise StepFailed(f"{what} failed:\n{detail[-4000:]}")
 
 
-def release(course, exercises, log=print):
+def release(course: Course, exercises: Iterable[str], log: Callable[[str], object] = print) -> None:
     """``nbgrader generate_assignment EX --force`` for each exercise: writes ``exercises/EX/`` (the student version)
     and enters the exercise, its notebooks and its graded cells in the gradebook."""
     api = course.api()
@@ -24,7 +30,8 @@ def release(course, exercises, log=print):
         log(f"release: {exercise} -> exercises/{exercise}/")
 
 
-def feedback(course, exercises, log=print):
+def feedback(course: Course, exercises: Iterable[str],
+             log: Callable[[str], object] = print) -> dict[str, list[str]]:
     """``nbgrader generate_feedback EX --force`` for each exercise: one HTML page per autograded submission in
     ``feedback/<student>/<EX>/``, hidden tests removed. Returns the students whose feedback is missing."""
     api = course.api()
@@ -39,14 +46,13 @@ def feedback(course, exercises, log=print):
         result = api.generate_feedback(exercise, force=True)
         lacking = [s for s in students
                    if not (course.feedback / s / exercise / f"{exercise}.html").is_file()]
-        for student in lacking:
-            record = course.read_record(exercise, student)
-            record["feedback"] = [{"kind": "no feedback", "detail": "nbgrader could not write the feedback page"}]
-            course.write_record(exercise, student, record)
-        for student in set(students) - set(lacking):
-            record = course.read_record(exercise, student)
-            if record.pop("feedback", None) is not None:
-                course.write_record(exercise, student, record)
+        for student in students:
+            record = records.read(course.grades, exercise, student)
+            found = [Finding(Kind.NO_FEEDBACK, "nbgrader could not write the feedback page")] \
+                if student in lacking else None
+            if record.feedback != found:
+                record.feedback = found
+                records.write(course.grades, record)
         if lacking and not result.get("success"):
             log((result.get("log", "") + result.get("error", ""))[-2000:])
         missing[exercise] = lacking
@@ -55,7 +61,7 @@ def feedback(course, exercises, log=print):
     return missing
 
 
-def export(course, to=None, log=print):
+def export(course: Course, to: str | Path | None = None, log: Callable[[str], object] = print) -> Path:
     """Grades of every student for every exercise to CSV (nbgrader's CSV exporter; a missing submission is 0)."""
     from nbgrader.plugins import CsvExportPlugin
 
@@ -69,7 +75,8 @@ def export(course, to=None, log=print):
     return path
 
 
-def validate(course, targets, invert=False, log=print):
+def validate(course: Course, targets: Iterable[str], invert: bool = False,
+             log: Callable[[str], object] = print) -> bool:
     """Run each notebook (given as a path or an exercise name; default: every released exercise) on a fresh kernel
     with nbgrader's ``Validator`` and report, from its results, the test cells that fail (that pass, with
     ``invert``) and the learner's points per part; returns True when all pass (all fail, with ``invert``)."""

@@ -1,20 +1,25 @@
-"""The class summary: each exercise's mean score and failure count, a histogram of total scores, and the list of
-submissions that need attention.
+"""The class summary: each exercise's mean score and failure count, a histogram of total scores, and the findings:
+what an instructor should look at, submission by submission.
 
 Scores come from the gradebook (so manual grades given in formgrader count); the findings come from the records
-that collect, autograde and feedback wrote in ``grades/records/``. Written to ``grades/summary.md``,
-``grades/scores.png`` and ``grades/attention.csv``, and printed.
+that collect, autograde and feedback wrote (:mod:`grading.records`). Written to ``grades/summary.md``,
+``grades/scores.png`` and ``grades/attention.csv`` (the findings, one a row), and printed.
 """
 
+from __future__ import annotations
+
 import csv
-import json
 import statistics
 from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
 
-from .course import grade_cells, is_test
+from . import records
+from .course import Course, grade_cells, is_test
+from .records import Finding, Kind
 
 
-def gather(course):
+def gather(course: Course) -> dict[str, dict[str, dict[str, Any]]]:
     """``{exercise: {student: {"score", "max_score", "parts": {grade_id: (score, max_score, needs_manual)}}}}``."""
     table = defaultdict(dict)
     with course.gradebook() as gb:
@@ -29,34 +34,31 @@ def gather(course):
     return table
 
 
-def attention(course):
-    """Every finding, as dicts with exercise, student, kind, detail, source (sorted)."""
-    items = []
-    for exercise, student, record in course.records():
-        for issue in (record.get("collected", []) + record.get("autograded", []) + record.get("feedback", [])):
-            items.append({"exercise": exercise, "student": student, "kind": issue["kind"],
-                          "detail": issue["detail"], "source": record.get("source", "")})
-        if record.get("submitted_sha256") and record.get("submitted_sha256") != record.get("autograded_sha256"):
-            items.append({"exercise": exercise, "student": student, "kind": "not autograded",
-                          "detail": "collected after the last autograde: run the autograde step",
-                          "source": record.get("source", "")})
-    problems = course.grades / "collect_problems.json"
-    if problems.is_file():
-        for problem in json.loads(problems.read_text()):
-            items.append({"exercise": "", "student": "", **problem})
-    return sorted(items, key=lambda item: (item["exercise"], item["student"], item["kind"], item["detail"]))
+def findings(course: Course) -> list[dict[str, str]]:
+    """Every finding of the class, as rows with exercise, student, kind, detail, source (sorted); a finding about a
+    file that is no submission has no exercise and no student."""
+    rows = []
+    for record in records.read_all(course.grades):
+        found = record.findings
+        if record.submitted_sha256 and record.submitted_sha256 != record.autograded_sha256:
+            found.append(Finding(Kind.NOT_AUTOGRADED, "collected after the last autograde: run the autograde step"))
+        rows += [{"exercise": record.exercise, "student": record.student, "kind": str(finding.kind),
+                  "detail": finding.detail, "source": record.source or ""} for finding in found]
+    rows += [{"exercise": "", "student": "", "source": finding.source or "", "kind": str(finding.kind),
+              "detail": finding.detail} for finding in records.read_stray(course.grades)]
+    return sorted(rows, key=lambda row: (row["exercise"], row["student"], row["kind"], row["detail"]))
 
 
 def _fmt(value):
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def summarise(course, log=print):
-    """Write and print the summary; returns ``(text, attention_items)``."""
+def summarise(course: Course, log: Callable[[str], object] = print) -> tuple[str, list[dict[str, str]]]:
+    """Write and print the summary; returns ``(text, findings)`` (the findings as :func:`findings` lists them)."""
     table = gather(course)
-    items = attention(course)
-    unsandboxed = sorted(f"{exercise} {student}" for exercise, student, record in course.records()
-                         if str(record.get("autograde_settings", {}).get("sandbox", "")).startswith("off"))
+    items = findings(course)
+    unsandboxed = sorted(f"{record.exercise} {record.student}" for record in records.read_all(course.grades)
+                         if str((record.autograde_settings or {}).get("sandbox", "")).startswith("off"))
     lines = ["# Grading summary", ""]
     if unsandboxed:
         lines += [f"**Graded without the sandbox (SANDBOX=0): {len(unsandboxed)} submission(s)** ran with the "
@@ -101,13 +103,13 @@ def summarise(course, log=print):
                               f"| {_fmt(statistics.mean(score for score, _, _ in got))} | {fails} |")
     lines += ["", *part_lines, "", "## Total scores", "", "![Histogram of total scores](scores.png)", ""]
     histogram(course, table)
-    lines += ["## Needs attention", ""]
+    lines += ["## Findings", "", "What to look at in a submission, or in a file that was not collected.", ""]
     if items:
         lines += ["| exercise | student | what | detail |", "|---|---|---|---|"]
         lines += [f"| {i['exercise']} | {i['student'] or i['source']} | {i['kind']} | {i['detail']} |"
                   for i in items]
     else:
-        lines.append("Nothing: every submission was read and graded normally.")
+        lines.append("None: every submission was read and graded normally.")
     text = "\n".join(lines) + "\n"
     course.grades.mkdir(parents=True, exist_ok=True)
     (course.grades / "summary.md").write_text(text)
@@ -116,11 +118,11 @@ def summarise(course, log=print):
         writer.writeheader()
         writer.writerows(items)
     log(text)
-    log(f"summary: grades/summary.md, grades/scores.png, grades/attention.csv ({len(items)} item(s))")
+    log(f"summary: grades/summary.md, grades/scores.png, grades/attention.csv ({len(items)} finding(s))")
     return text, items
 
 
-def histogram(course, table):
+def histogram(course: Course, table: dict[str, dict[str, dict[str, Any]]]) -> None:
     """One histogram of total scores per exercise, and of each student's total over all exercises when several."""
     import matplotlib
 

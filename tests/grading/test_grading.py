@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from grading_cases import ROOT, Exercise, exercises, make_course
 
-from grading import leaks  # noqa: E402
+from grading import leaks, records  # noqa: E402
 from grading.course import Course  # noqa: E402
 
 EXERCISES = exercises()
@@ -99,8 +99,8 @@ def test_exact_scores(class_run, name, student):
 @pytest.mark.parametrize("name", EXERCISES)
 def test_plain_submissions_need_no_attention(class_run, name):
     """Nothing to flag for a solution, a blank or a partly wrong notebook (stubs raising is no news)."""
-    flagged = [(r["student"], issue) for ex, _, r in Course(class_run["course"]).records() if ex == name
-               for issue in r.get("collected", []) + r.get("autograded", []) + r.get("feedback", [])]
+    flagged = [(r.student, finding) for r in records.read_all(Course(class_run["course"]).grades)
+               if r.exercise == name for finding in r.findings]
     assert flagged == []
 
 

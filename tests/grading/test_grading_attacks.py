@@ -21,6 +21,7 @@ import nbformat
 import pytest
 from grading_cases import ROOT, Exercise, attention_kinds, exercises, make_course, write_submissions
 
+from grading import records  # noqa: E402
 from grading.course import Course, sha256  # noqa: E402
 
 NAME = exercises()[0]
@@ -104,8 +105,8 @@ def test_the_honest_grade_is_unchanged(attacked):
     course = attacked["course"]
     assert scores(course)[ga.HONEST] == pytest.approx(exercise().test_points)
     assert ga.HONEST not in attention_kinds(course)
-    record = Course(course).read_record(NAME, ga.HONEST)
-    assert sha256(Course(course).submission(NAME, ga.HONEST)) == record["submitted_sha256"]
+    record = records.read(Course(course).grades, NAME, ga.HONEST)
+    assert sha256(Course(course).submission(NAME, ga.HONEST)) == record.submitted_sha256
     assert ga.shows(course, NAME, ga.HONEST, attacked["target"].marker) == []
 
 

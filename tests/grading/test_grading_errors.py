@@ -6,8 +6,9 @@ import pytest
 from grading_cases import ROOT
 
 from grading import __main__ as cli  # noqa: E402
-from grading import autograde, errors, sandbox  # noqa: E402
+from grading import errors, sandbox  # noqa: E402
 from grading.course import Course  # noqa: E402
+from grading.settings import Grading  # noqa: E402
 
 
 def test_an_unknown_exercise_is_a_course_error():
@@ -15,16 +16,17 @@ def test_an_unknown_exercise_is_a_course_error():
         Course.find(ROOT).check_exercises(["ex99_nothing"])
 
 
-@pytest.mark.parametrize("raw", ["0", "two", "-1"])
+@pytest.mark.parametrize("raw", ["0", "two", "-1", "1.5"])
 def test_a_bad_jobs_setting_is_a_configuration_error(monkeypatch, raw):
+    """JOBS overrides Grading.jobs in nbgrader_config.py; the course's configuration does not load with a bad one."""
     monkeypatch.setenv("JOBS", raw)
     with pytest.raises(errors.ConfigurationError, match=f"JOBS must be a whole number .* got {raw!r}"):
-        autograde.jobs()
+        Grading.of(Course.find(ROOT))
 
 
 def test_a_good_jobs_setting_is_read(monkeypatch):
     monkeypatch.setenv("JOBS", "3")
-    assert autograde.jobs() == 3
+    assert Grading.of(Course.find(ROOT)).workers == 3
 
 
 def test_the_sandbox_error_is_a_grading_error():

@@ -17,9 +17,10 @@ import nbformat
 import pytest
 from grading_cases import ROOT, Exercise, attention_kinds, exercises, make_course, pathological, write_submissions
 
-from grading import sandbox  # noqa: E402
+from grading import records, sandbox  # noqa: E402
 from grading.collect import collect  # noqa: E402
 from grading.course import Course  # noqa: E402
+from grading.records import Kind  # noqa: E402
 
 NAME = exercises()[0]
 ENV = {"NBGRADER_CELL_TIMEOUT": "10", "NBGRADER_SUBMISSION_LIMIT": "60"}
@@ -143,7 +144,7 @@ def test_running_again_changes_nothing_and_keeps_manual_grades(graded):
     written = [c.metadata["nbgrader"] for c in ex.source.cells
                if c.metadata.get("nbgrader", {}).get("grade") and c.metadata["nbgrader"].get("solution")]
     before = exported_scores(course)
-    records_before = {(e, s): r for e, s, r in Course(course).records()}
+    records_before = records.read_all(Course(course).grades)
     manual = {"solution": sum(float(meta["points"]) for meta in written), "deletes_test": graded["ex"].first_test[2]}
     with Course(course).gradebook() as gb:
         for meta in written:
@@ -157,7 +158,7 @@ def test_running_again_changes_nothing_and_keeps_manual_grades(graded):
     output = grading(course, "grade", str(graded["src"])).stdout
     assert "0 submission(s) to grade" in output
     assert exported_scores(course) == pytest.approx(expected)
-    assert {(e, s): r for e, s, r in Course(course).records()} == records_before
+    assert records.read_all(Course(course).grades) == records_before
 
     grading(course, "autograde", "--force", "--student", "solution", "--student", "deletes_test", NAME)
     assert gradebook_scores(course) == pytest.approx(expected)
@@ -197,8 +198,8 @@ def test_collect_reads_each_layout(fresh_course, tmp_path):
     for student in layouts.values():
         nb = nbformat.read(fresh_course.submission(NAME, student), as_version=4)
         assert nb.cells[-1].source == student  # each went to its own student
-    kinds = {s: {i["kind"] for i in r["collected"]} for (_, s), r in collected.items()}
-    assert kinds["dave"] == {"renamed"} and kinds["alice"] == set() and kinds["carol"] == set()
+    kinds = {s: {finding.kind for finding in r.collected} for (_, s), r in collected.items()}
+    assert kinds["dave"] == {Kind.RENAMED} and kinds["alice"] == set() and kinds["carol"] == set()
 
 
 def test_collect_with_an_id_pattern_and_several_files(fresh_course, tmp_path):
@@ -209,7 +210,7 @@ def test_collect_with_an_id_pattern_and_several_files(fresh_course, tmp_path):
     collected = collect(fresh_course, src, exercise=NAME, id_pattern=r"^(?P<student>[a-z]+)_", log=lambda *_: None)
     assert list(collected) == [(NAME, "smithj")]
     assert nbformat.read(fresh_course.submission(NAME, "smithj"), as_version=4).cells[-1].source == "new"
-    assert [i["kind"] for i in collected[(NAME, "smithj")]["collected"]] == ["several notebooks"]
+    assert [finding.kind for finding in collected[(NAME, "smithj")].collected] == [Kind.SEVERAL_NOTEBOOKS]
 
 
 def test_collect_reports_what_it_cannot_place(fresh_course, tmp_path):
