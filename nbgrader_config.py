@@ -21,7 +21,7 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)  # so that the preprocessors of the course's grading package can be imported
 
-from grading.preprocessors import (  # noqa: E402
+from grading.plugins.preprocessors import (  # noqa: E402
     HideHiddenTestTracebacks,
     LearnerExecute,
     LimitOutputSize,

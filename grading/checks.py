@@ -13,7 +13,7 @@ import re
 from nbformat import NotebookNode
 
 from .course import grade_cells, is_answer, is_test, points
-from .preprocessors import ANSWER_KEY, KERNEL_DIED, KERNEL_HUNG, LEFT_RUNNING, MARK, NOT_RUN
+from .plugins.preprocessors import ANSWER_KEY, KERNEL_DIED, KERNEL_HUNG, LEFT_RUNNING, MARK, NOT_RUN
 from .records import Finding, Kind
 from .sandbox import Limits
 from .sanitize import MARK as SANITIZE_MARK

@@ -43,7 +43,7 @@ class Target:
         self.baseline = {path: path.read_bytes() for path in self.watched() if path.is_file()}
 
     def watched(self):
-        return [self.solution, self.course / "nbgrader_config.py", *sorted((self.course / "grading").glob("*.py"))]
+        return [self.solution, self.course / "nbgrader_config.py", *sorted((self.course / "grading").rglob("*.py"))]
 
     @property
     def solution(self):

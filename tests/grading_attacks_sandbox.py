@@ -1,6 +1,6 @@
-"""Hostile submissions against the sandbox's seccomp filter (grading/seccomp.py): system calls a student would use to
-reach past the sandbox (debug a sibling process, make a user namespace to be root in, mount, load a BPF program,
-read performance counters, set up io_uring, use the kernel's key rings, ...), each in a cell of its own.
+"""Hostile submissions against the sandbox's seccomp filter (grading/sandbox/seccomp.py): system calls a student
+would use to reach past the sandbox (debug a sibling process, make a user namespace to be root in, mount, load a BPF
+program, read performance counters, set up io_uring, use the kernel's key rings, ...), each in a cell of its own.
 
 Each attack is written so that it tells its outcome: it prints ``SYSCALL <name> <errno>`` (0: the call worked) and
 raises ``OSError`` when the call was refused, as a student's code that checks its calls would. The same code run in

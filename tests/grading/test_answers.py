@@ -118,7 +118,7 @@ def test_the_judge_runs_every_given_cell_it_needs(name):
     """The judge runs the read-only cells that use no answer (imports, data, helpers) itself. A helper's local
     name that an answer cell also binds would send the whole cell to the student's kernel, and the tests would get
     the student's numpy and data instead of their own: check the plan the judge makes of the source notebook."""
-    from grading.judge import Plan
+    from grading.plugins.judge import Plan
 
     source = exercise(name).source
     setup = {step[1] for step in Plan(source).steps if step[0] == "setup"}

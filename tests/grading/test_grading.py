@@ -134,7 +134,7 @@ def test_failing_hidden_test_shows_only_its_last_line():
     """A failing hidden assert's traceback quotes the hidden code: the feedback keeps only `ename: evalue`."""
     from nbgrader.preprocessors import ClearHiddenTests
 
-    from grading.preprocessors import HideHiddenTestTracebacks
+    from grading.plugins.preprocessors import HideHiddenTestTracebacks
 
     hidden = "assert secret_check(step), 'step passes the second check'"
     cell = nbformat.v4.new_code_cell(f"assert True\n### BEGIN HIDDEN TESTS\n{hidden}\n### END HIDDEN TESTS")

@@ -1,9 +1,9 @@
 """The judge's parts on their own, in one process (no kernel): the wire format, the references to a student's
 objects, the namespace a test runs in, its verdicts, and nnlib without the answer key.
 
-The kernel's side (grading/judge_kernel.py) runs here against a stand-in for IPython's shell, so a request makes the
-same round trip as in grading (JSON text in, JSON answer out), only without the sockets. The real pipeline, with a
-real sandboxed kernel, is exercised by tests/grading/test_grading_attacks.py and tests/grading/test_answers.py.
+The kernel's side (grading/plugins/judge_kernel.py) runs here against a stand-in for IPython's shell, so a request
+makes the same round trip as in grading (JSON text in, JSON answer out), only without the sockets. The real pipeline,
+with a real sandboxed kernel, is exercised by tests/grading/test_grading_attacks.py and tests/grading/test_answers.py.
 """
 
 import base64
@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 from grading_cases import ROOT
 
-from grading import answer_key, judge, wire  # noqa: E402
+from grading import answer_key  # noqa: E402
+from grading.plugins import judge, wire  # noqa: E402
 
 # ---- a kernel's side of the judge, in this process -----------------------------------------------------------
 
@@ -33,9 +34,9 @@ def student(**user_ns):
     """A judge whose 'kernel' is this process, with the student's globals ``user_ns``; returns (judge, shell)."""
     shell = FakeShell(user_ns)
     space = {"get_ipython": lambda: shell}
-    exec(compile((ROOT / "grading" / "judge_kernel.py").read_text(), "judge_kernel", "exec"), space)
+    exec(compile((ROOT / "grading" / "plugins" / "judge_kernel.py").read_text(), "judge_kernel", "exec"), space)
     module = f"_nn_judge_test_{id(shell)}"
-    space["install"]((ROOT / "grading" / "wire.py").read_text(), module)
+    space["install"]((ROOT / "grading" / "plugins" / "wire.py").read_text(), module)
     serve = sys.modules.pop(module).serve
 
     def transport(request, seconds):

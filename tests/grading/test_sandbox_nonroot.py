@@ -72,7 +72,7 @@ def _instructor_files(course):
     import hashlib
 
     files = [course / "nbgrader_config.py", *sorted((course / "solutions").rglob("*")),
-             *sorted((course / "grading").glob("*.py"))]
+             *sorted((course / "grading").rglob("*.py"))]
     return {str(p.relative_to(course)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.is_file()}
 
 

@@ -1,4 +1,4 @@
-"""The seccomp filter on every graded kernel (grading/seccomp.py).
+"""The seccomp filter on every graded kernel (grading/sandbox/seccomp.py).
 
 A hostile submission (tests/grading_attacks_sandbox.py: the solved exercise plus one cell per system call a student
 would use to reach past the sandbox: ptrace of a sibling, ``unshare -U``, mount, bpf, perf_event_open,
@@ -21,7 +21,7 @@ import grading_attacks_sandbox as gs
 import pytest
 from grading_cases import ROOT, Exercise, attention_kinds, exercises, make_course, write_submissions
 
-from grading import seccomp  # noqa: E402
+from grading.sandbox import seccomp  # noqa: E402
 
 pytestmark = [pytest.mark.skipif(gs.numbers() is None, reason="the attacks use x86-64 system call numbers"),
               pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")]
@@ -104,7 +104,7 @@ def test_the_filter_itself():
     import ctypes
     import json
 
-    from grading import zygote_server
+    from grading.sandbox import zygote_server
 
     read_end, write_end = os.pipe()
     pid = os.fork()

@@ -10,8 +10,8 @@ own in the trusted grading process:
   imports, the data, the helpers) run in the judge too, so the judge has its own copies of ``np``, ``X_train`` and
   the like, not the student's.
 - **The student's work** is reached only through :class:`Remote`: any other name the test uses is fetched from the
-  kernel (:mod:`grading.judge_kernel`). Data (numbers, text, NumPy arrays of numbers, lists and dicts of them: see
-  :mod:`grading.wire`) arrives as a copy; anything else stays in the kernel and arrives as a reference the judge can
+  kernel (``judge_kernel.py``). Data (numbers, text, NumPy arrays of numbers, lists and dicts of them: see
+  :mod:`.wire`) arrives as a copy; anything else stays in the kernel and arrives as a reference the judge can
   call, read an attribute of, index, or take the length of, getting data or references back. A reference can't be
   compared, tested for truth, iterated or converted: no object of the student's ever runs code in the judge.
 - **The verdict** is the test's own: an ``AssertionError`` (or any error) in the judge fails the test. It becomes the

@@ -1,7 +1,7 @@
 """nbgrader preprocessors that make autograding and feedback robust (configured in nbgrader_config.py).
 
 - :class:`ResilientExecute` runs a submission like nbgrader's ``Execute``, except its test cells: those the judge
-  (:mod:`grading.judge`) runs in the grading process, outside the student's kernel, so that nothing the student's code
+  (:mod:`.judge`) runs in the grading process, outside the student's kernel, so that nothing the student's code
   does can decide a verdict or read a hidden test. The kernel runs in its sandbox (:mod:`grading.sandbox`) with the
   exercise's answer key taken out of nnlib (:mod:`grading.answer_key`). A kernel that dies or hangs past its timeout
   does not abort the notebook: the cell that did it and every later code cell get an error output, so their tests
@@ -29,7 +29,8 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
 from traitlets import Bool, Integer
 
-from . import answer_key, judge, sandbox, wire
+from .. import answer_key, sandbox
+from . import judge, wire
 
 #: The start of every note the grader leaves in a graded notebook.
 MARK = "[grader]"
@@ -59,8 +60,8 @@ class ResilientExecute(Execute):
     """nbgrader's ``Execute`` with the tests run by the judge, surviving a kernel that dies or cannot be interrupted.
 
     - Test cells (nbgrader grade cells that are not answers) whose grade id the exercise's source notebook has are
-      run by :class:`grading.judge.Judge`, never sent to the kernel. The judge reaches the student's work through
-      :mod:`grading.judge_kernel`, installed in the kernel before the first cell.
+      run by :class:`.judge.Judge`, never sent to the kernel. The judge reaches the student's work through
+      ``judge_kernel.py`` (beside this file), installed in the kernel before the first cell.
     - The kernel dies during a cell (``os._exit``, a segfault, a kill, running out of memory): that cell gets a
       ``KernelDied`` error.
     - A cell times out and the kernel ignores the interrupt (a loop that catches ``KeyboardInterrupt``, or ignores
@@ -70,7 +71,7 @@ class ResilientExecute(Execute):
     and Run All*: after the kernel is gone nothing else runs), so every test after that point scores 0.
     """
 
-    judge = Bool(True, help="Run the test cells in the judge, outside the kernel (grading/judge.py)").tag(config=True)
+    judge = Bool(True, help="Run the test cells in the judge, outside the kernel (plugins/judge.py)").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         if sandbox.enabled():
@@ -143,7 +144,7 @@ class ResilientExecute(Execute):
         return await self.async_wait_for_reply(msg_id)
 
     async def _async_judge_request(self, request, seconds):
-        """Send one request of the judge to the kernel's side (grading/judge_kernel.py) and return its answer (a
+        """Send one request of the judge to the kernel's side (judge_kernel.py) and return its answer (a
         dict, or None when it sent none). Past ``seconds`` the kernel is interrupted: :class:`judge.TimeLimit` if it
         comes back, :class:`judge.KernelHung` if not; :class:`judge.KernelGone` if it dies."""
         code = f"__import__('sys').modules[{judge.KERNEL_MODULE!r}].serve({json.dumps(request)!r})"

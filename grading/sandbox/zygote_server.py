@@ -1,5 +1,5 @@
 """The preloaded process that grading kernels are forked from (this file's text is run by ``python -B -c``; the
-grader never imports it). See :class:`grading.sandbox.Zygote` for why and how.
+grader never imports it). See :class:`grading.sandbox.zygote.Zygote` for why and how.
 
 The process starts with a sandbox's clean environment, imports the libraries every kernel needs (ipykernel, numpy,
 nnlib, scikit-learn's base) and nothing of the course's grading data, then waits on its channel (a Unix socket
@@ -56,7 +56,7 @@ class _SockFprog(ctypes.Structure):
 
 
 def _load_seccomp(program):
-    """Load the grader's seccomp filter (compiled BPF, grading/seccomp.py's program, the one bubblewrap loads for a
+    """Load the grader's seccomp filter (compiled BPF, seccomp.py's program, the one bubblewrap loads for a
     kernel it starts) on this process; needs no_new_privs, and holds for everything it runs or starts."""
     if not program or len(program) % 8:
         raise RuntimeError(f"no seccomp filter to load ({len(program)} bytes)")

@@ -16,7 +16,7 @@ architecture it was written for.
 
 The same compiled program (:func:`program`) goes to both kinds of kernel: bubblewrap loads it (``--seccomp FD``,
 :func:`program_fd`) for a kernel it starts, and a kernel forked from the preloaded process loads it itself, after
-``no_new_privs`` and before any student code (grading/zygote_server.py).
+``no_new_privs`` and before any student code (zygote_server.py).
 """
 
 import errno

@@ -1,4 +1,4 @@
-"""The student's side of the judge: runs in each graded kernel (this file's text, with grading/wire.py's, is sent to
+"""The student's side of the judge: runs in each graded kernel (this file's text, with wire.py's, is sent to
 the kernel before the first cell; the grader never imports it).
 
 It answers the judge's requests, one per ``execute_request`` (``serve(text)``): fetch a global of the notebook, read

@@ -1,6 +1,6 @@
 """What may cross between the judge (trusted, outside the sandbox) and a student's kernel: data, never behaviour.
 
-The judge (:mod:`grading.judge`) runs an exercise's tests in the grading process; the student's code runs in its
+The judge (:mod:`grading.plugins.judge`) runs an exercise's tests in the grading process; the student's code runs in its
 sandboxed kernel. They exchange JSON trees built by :func:`encode` and read back by :func:`decode`:
 
 - data is copied: ``None``, ``bool``, ``int``, ``float`` (``nan`` and the infinities tagged), ``complex``, ``str``,
@@ -9,13 +9,13 @@ sandboxed kernel. They exchange JSON trees built by :func:`encode` and read back
   pandas ``DataFrame`` and ``Series`` of numeric columns;
 - anything else (a function, a class, an estimator) stays where it is and crosses as a reference, ``{"t": "ref",
   "id": ..., "type": {...}}``, which the other side turns into its own stand-in (the judge's is
-  :class:`grading.judge.Remote`, whose methods are the judge's, never the student's).
+  :class:`grading.plugins.judge.Remote`, whose methods are the judge's, never the student's).
 
 :func:`decode` trusts nothing: every node is checked (its tag, its types, its depth), sizes are counted on the bytes
 read, a NumPy array must really be one of a plain dtype, and anything else is a :class:`WireError`. Nothing is ever
 unpickled or evaluated.
 
-This file is also sent, as text, into each graded kernel (``grading/judge_kernel.py`` runs it there), so that both
+This file is also sent, as text, into each graded kernel (``judge_kernel.py`` runs it there), so that both
 sides speak the same format; it imports nothing that is not already loaded in a kernel.
 """
 
