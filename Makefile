@@ -55,7 +55,7 @@ bench: $(STAMP)  ## Time nnlib against scikit-learn and PyTorch (pip install tor
 	$(if $(REV),@echo; $(BIN)/python benchmarks/compare_revisions.py $(REV))
 
 # Besides the files here: the grading sandbox's folders of grading processes that have ended (worker-PID under its
-# run root, /run/nn-grading for root, $XDG_RUNTIME_DIR/nn-grading for others; see grading/sandbox.py), and the
+# run root, /run/nn-grading for root, $XDG_RUNTIME_DIR/nn-grading for others; see grading/sandbox/folders.py), and the
 # /tmp/nn-grading-UID of older versions. The instructor's gradebook, submissions and grades stay, and so does .venv.
 clean:  ## Remove the built site, caches, test artefacts and the grading sandbox's leftovers (keeps .venv and grades)
 	rm -rf _build .pytest_cache .hypothesis .ruff_cache artifacts
@@ -69,7 +69,7 @@ clean:  ## Remove the built site, caches, test artefacts and the grading sandbox
 # ---- Grading with nbgrader (guides/instructors.md). Run from this folder: nbgrader reads ./nbgrader_config.py.
 # EX=name limits a step to one exercise; SRC=folder is a folder of submissions (one notebook or folder per student);
 # TIMEOUT=seconds sets the per-cell time limit (default 30); FORCE=1 regrades submissions graded before.
-# Autograding runs each submission in a sandbox (grading/sandbox.py): JOBS=n at a time (default: the cores);
+# Autograding runs each submission in a sandbox (grading/sandbox/): JOBS=n at a time (default: the cores);
 # SANDBOX=0 switches the sandbox off for trusted work.
 GRADING := $(if $(TIMEOUT),NBGRADER_CELL_TIMEOUT=$(TIMEOUT) )$(BIN)/python -m grading
 SANDBOX_DEPS := $(if $(filter 0,$(SANDBOX)),,sandbox-deps)

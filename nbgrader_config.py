@@ -63,11 +63,11 @@ c.ResilientExecute.timeout = settings.cell_timeout
 
 # Autograding: nbgrader's pipeline with replacements that keep one bad submission from stopping the class or
 # cheating it.
-# ResilientExecute: the kernel runs in a sandbox of its own (grading/sandbox.py) with the exercise's answer key taken
+# ResilientExecute: the kernel runs in a sandbox of its own (grading/sandbox/) with the exercise's answer key taken
 # out of nnlib (grading/answer_key.py); the test cells never enter it: the judge runs them in the grading process and
-# reaches the student's work only as data (grading/judge.py); and a kernel that dies (os._exit, a crash, a kill) or
-# ignores the interrupt after a timeout does not abort the notebook; the cell that did it gets an error, the kernel
-# is stopped, and every later code cell gets an error too ("not run"), so its tests score 0.
+# reaches the student's work only as data (grading/plugins/judge.py); and a kernel that dies (os._exit, a crash, a
+# kill) or ignores the interrupt after a timeout does not abort the notebook; the cell that did it gets an error, the
+# kernel is stopped, and every later code cell gets an error too ("not run"), so its tests score 0.
 # LimitOutputSize: megabytes of printed output are cut to NBGRADER_MAX_OUTPUT_CHARS per cell.
 # SanitizeNotebook: nothing of a submission that runs or fetches (scripts, event handlers, javascript:/data: links,
 # image metadata, attachments, MathJax's \\href) reaches Formgrader or a feedback page (grading/sanitize.py, nh3).

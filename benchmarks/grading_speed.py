@@ -56,7 +56,7 @@ JUDGE_LINE = re.compile(r"judge: (\d+) tests, (\d+) requests to the kernel, ([\d
 
 def judge_costs(course, name):
     """Per submission of the last autograde: (seconds in the judge not spent waiting for the kernel, requests),
-    from the line grading.preprocessors.ResilientExecute logs for each submission."""
+    from the line grading.plugins.preprocessors.ResilientExecute logs for each submission."""
     costs = []
     for log in sorted((course / "grades" / "logs" / name).glob("*.log")):
         for match in JUDGE_LINE.finditer(log.read_text()):

@@ -2,9 +2,9 @@
 
 A supervisor (:func:`autograde`) starts a worker process (``python -m grading _worker``) that imports nbgrader once
 and autogrades the submissions it is given, one after the other, reporting each start and end on a pipe. Inside the
-worker, nbgrader runs each notebook with :class:`grading.preprocessors.ResilientExecute`, so a loop is interrupted
-after the per-cell timeout and a dead or hung kernel only costs the cells after it. Should a submission still
-take longer than its wall-clock limit, the supervisor kills the worker and every process under it (kernels
+worker, nbgrader runs each notebook with :class:`grading.plugins.preprocessors.ResilientExecute`, so a loop is
+interrupted after the per-cell timeout and a dead or hung kernel only costs the cells after it. Should a submission
+still take longer than its wall-clock limit, the supervisor kills the worker and every process under it (kernels
 included), grades that submission 0 with a note, and starts a new worker for the rest.
 
 After nbgrader, every autograder test that got no score (the student deleted the cell or broke its metadata) is
