@@ -189,7 +189,8 @@ def copy_environment(dest):
 
     Files are hard links (a second or two for the whole environment); only what names the original's path is
     replaced by new files: the scripts' #! lines and the editable install of nnlib, which becomes a plain copy of
-    the package. Nothing of the original is written to.
+    the package. The course's grading package is copied in too (the guide's set-up does the same). Nothing of the
+    original is written to.
     """
     shutil.copytree(VENV, dest, symlinks=True, copy_function=os.link)
     site = next((dest / "lib").glob("python3.*")) / "site-packages"
@@ -201,6 +202,9 @@ def copy_environment(dest):
         finder.unlink()
     for editable in site.glob("__editable__*.pth"):
         editable.unlink()
+    # The course's grading package, as the guide's set-up installs it: every server loads the exchange's classes
+    # (grading/plugins/exchange.py) from the environment (deploy/jupyterhub/jupyter/nbgrader_config.py).
+    shutil.copytree(ROOT / "grading", site / "grading", ignore=shutil.ignore_patterns("__pycache__"))
     old = f"#!{VENV}/bin/".encode()
     for script in (dest / "bin").iterdir():
         if script.is_symlink() or not script.is_file():

@@ -13,7 +13,8 @@ must hold jupyterhub, see requirements.txt; configurable-http-proxy comes from n
 - nbgrader's exchange in one shared folder, its name given to every server (and to the course's
   nbgrader_config.py) as NBGRADER_EXCHANGE_ROOT; owned by root and the instructors' group (students can't create
   courses in it); submissions in it readable by their student and the instructors' group only, collected with the
-  student's identity from the Unix owner and the students' group as the roster (see jupyter/nbgrader_config.py);
+  student's identity from the Unix owner and the students' group as the roster (grading/plugins/exchange.py,
+  which jupyter/nbgrader_config.py installs);
 - idle servers stopped by jupyterhub-idle-culler.
 
 Every setting a course may want to change comes from the environment (defaults in brackets):
@@ -123,7 +124,7 @@ c.Spawner.env_keep = ["LANG", "LC_ALL"]  # not the hub's own PATH, PYTHONPATH or
 # 2775: the instructors (group) may create the course's folder at the first release; students may only enter it, so
 # nobody else can create a course (a fake one in everyone's Assignments tab) or squat the course's folder before
 # the first release. setgid: new folders in it get the instructors' group. The course's exchange classes
-# (jupyter/nbgrader_config.py) accept this root instead of nbgrader's world-writable one.
+# (grading/plugins/exchange.py) accept this root instead of nbgrader's world-writable one.
 if EXCHANGE.is_symlink():
     raise SystemExit(f"jupyterhub_config: {EXCHANGE} (NBGRADER_EXCHANGE_ROOT) is a symbolic link: refusing it")
 EXCHANGE.mkdir(parents=True, exist_ok=True)
