@@ -30,7 +30,10 @@ import io
 import time
 import traceback
 import warnings
+from collections.abc import Callable
+from typing import Any
 
+from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.utils import is_grade, is_locked, is_solution
 
@@ -72,7 +75,7 @@ class TimeLimit(BaseException):
 _STUDENT_ERRORS = {}
 
 
-def student_error(ename, evalue):
+def student_error(ename: object, evalue: object) -> "StudentError":
     """An exception to raise in the judge for an error of the student's code (its name is text from the kernel)."""
     ename = ename if isinstance(ename, str) and ename.isidentifier() else "Error"
     base = getattr(builtins, ename, None)
@@ -93,7 +96,7 @@ class RemoteType:
     """What ``remote.__class__`` gives: the name of the student's object's type, as text (not a type: it can't make
     an ``isinstance`` check pass)."""
 
-    def __init__(self, info):
+    def __init__(self, info: dict[str, str]) -> None:
         vars(self).update({"__name__": info["name"], "__qualname__": info["qualname"], "__module__": info["module"]})
 
     def __repr__(self):
@@ -119,7 +122,7 @@ class Remote:
 
     __slots__ = ("_judge", "_id", "_type")
 
-    def __init__(self, judge, number, info):
+    def __init__(self, judge: "Judge", number: int, info: dict[str, str]) -> None:
         object.__setattr__(self, "_judge", judge)
         object.__setattr__(self, "_id", number)
         object.__setattr__(self, "_type", info)
@@ -175,7 +178,7 @@ class Remote:
     __array_function__ = _refuse("pass to NumPy")
 
 
-def warm_up():
+def warm_up() -> None:
     """Import what tests use (numpy, scikit-learn's base, nnlib's estimators) once, in a grading worker before its
     first submission, so that no submission's tests pay for it."""
     import importlib
@@ -189,7 +192,7 @@ def warm_up():
 
 # ---- reading the source notebook ----------------------------------------------------------------------------
 
-def bound_names(source):
+def bound_names(source: str) -> set[str]:
     """The names a cell binds at its top level (imports, definitions, assignments)."""
     try:
         tree = ast.parse(source)
@@ -223,7 +226,8 @@ def _stored(node):
     return found
 
 
-def used_names(source):
+def used_names(source: str) -> set[str] | None:
+    """Every name a cell uses or imports (None when it does not parse as Python: a magic, a shell escape)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -234,7 +238,7 @@ def used_names(source):
                                     if isinstance(node, ast.ImportFrom) and node.module}
 
 
-def hidden_lines(source):
+def hidden_lines(source: str) -> set[int]:
     """The line numbers (1-based) inside the hidden block(s) of a test cell."""
     lines, inside = set(), False
     for number, line in enumerate(source.splitlines(), 1):
@@ -251,7 +255,7 @@ class Plan:
     """What the judge takes from an exercise's source notebook: its tests (by grade id) and, before each, the
     read-only setup cells it runs in its own namespace."""
 
-    def __init__(self, source_nb):
+    def __init__(self, source_nb: NotebookNode) -> None:
         cells = [cell for cell in source_nb.cells if cell.cell_type == "code"]
         answers = set()
         for cell in cells:
@@ -271,10 +275,10 @@ class Plan:
                         ).startswith(("%", "!")):
                     self.steps.append(("setup", cell.source))
 
-    def knows(self, grade_id):
+    def knows(self, grade_id: str | None) -> bool:
         return grade_id in self.tests
 
-    def setup_before(self, grade_id):
+    def setup_before(self, grade_id: str) -> list[str]:
         """The setup cells above the test ``grade_id``."""
         out = []
         for step in self.steps:
@@ -290,7 +294,7 @@ class Plan:
 class Namespace(dict):
     """The judge's globals: its own names first, then Python's builtins, then the student's kernel."""
 
-    def __init__(self, judge):
+    def __init__(self, judge: "Judge") -> None:
         super().__init__(__builtins__=builtins, __name__="__judge__")
         self._judge = judge
 
@@ -303,7 +307,7 @@ class Namespace(dict):
         return value
 
 
-def uses_answer_key(function, *answer_keys):
+def uses_answer_key(function: object, *answer_keys: object) -> bool:
     """The judge's ``uses_answer_key``: a student's function is never inspected here. When grading, the sandbox's
     nnlib has no answer key (grading/answer_key.py): an answer that calls it fails the test that runs it."""
     if isinstance(function, Remote):
@@ -315,7 +319,8 @@ class Judge:
     """Runs the tests of one submission; ``transport(request, seconds)`` sends a request to the student's kernel
     and returns its answer (a dict), raising :class:`KernelGone`, :class:`KernelHung` or :class:`TimeLimit`."""
 
-    def __init__(self, plan, transport, timeout=30):
+    def __init__(self, plan: Plan, transport: Callable[[dict[str, Any], float], dict[str, Any] | None],
+                 timeout: float = 30) -> None:
         self.plan, self.transport, self.timeout = plan, transport, timeout
         self.namespace = Namespace(self)
         self._setup_done = 0
@@ -352,7 +357,7 @@ class Judge:
             raise JudgeError("the student's kernel gave no answer the grader could read")
         return answer
 
-    def decode(self, node):
+    def decode(self, node: Any) -> Any:
         try:
             return wire.decode(node, self._remote)
         except wire.WireError as error:
@@ -361,7 +366,7 @@ class Judge:
     def _remote(self, number, info):
         return Remote(self, number, info)
 
-    def encode(self, value):
+    def encode(self, value: Any) -> Any:
         def ref(obj):
             if isinstance(obj, Remote) and obj._judge is self:
                 return {"t": "ref", "id": obj._id, "type": obj._type}
@@ -369,10 +374,10 @@ class Judge:
                              "student's own objects can be passed")
         return wire.encode(value, ref)
 
-    def request(self, request):
+    def request(self, request: dict[str, Any]) -> Any:
         return self.decode(self._answer(request)["ok"])
 
-    def fetch(self, name):
+    def fetch(self, name: str) -> tuple[bool, Any]:
         """``(True, value)`` for a global of the student's notebook, ``(False, None)`` when it has none.
 
         Within one test a name bound to a function or a class is fetched once (a test that calls the student's
@@ -390,7 +395,7 @@ class Judge:
             self._code[name] = value
         return True, value
 
-    def call(self, remote, args, kwargs):
+    def call(self, remote: Remote, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         answer = self._answer({"op": "call", "ref": remote._id, "args": self.encode(list(args)),
                                "kwargs": self.encode(dict(kwargs))})
         writeback = answer.get("writeback") if isinstance(answer.get("writeback"), dict) else {}
@@ -418,7 +423,7 @@ class Judge:
         self._setup_done = max(self._setup_done, len(sources))
         self.namespace["uses_answer_key"] = uses_answer_key
 
-    def run_test(self, grade_id):
+    def run_test(self, grade_id: str) -> list[NotebookNode]:
         """The outputs of the test cell ``grade_id`` (nbformat outputs). Raises :class:`KernelGone` or
         :class:`KernelHung` when the kernel is lost; the caller stops the notebook."""
         source = self.plan.tests[grade_id]

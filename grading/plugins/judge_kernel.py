@@ -12,7 +12,8 @@ student's own code: the tests that needed it fail. The verdict is never computed
 """
 
 
-def install(wire_source, module_name):
+def install(wire_source: str, module_name: str) -> None:
+    """Run the wire format's text as a module of its own and register :func:`serve` as ``module_name``."""
     import json
     import sys
     import types

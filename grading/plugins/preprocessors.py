@@ -20,10 +20,13 @@ import tempfile
 import time
 from pathlib import Path
 from queue import Empty
+from typing import Any
 
 import nbformat
+from jupyter_client import KernelClient, KernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
+from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
@@ -32,6 +35,8 @@ from traitlets import Bool, Integer
 from .. import answer_key, sandbox
 from . import judge, wire
 
+#: What nbconvert hands a preprocessor with each notebook (and takes back from it).
+Resources = dict[str, Any]
 #: The start of every note the grader leaves in a graded notebook.
 MARK = "[grader]"
 #: The ``ename`` of the errors :class:`ResilientExecute` adds.
@@ -73,12 +78,13 @@ class ResilientExecute(Execute):
 
     judge = Bool(True, help="Run the test cells in the judge, outside the kernel (plugins/judge.py)").tag(config=True)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         if sandbox.enabled():
             kwargs.setdefault("kernel_manager_class", sandbox.SandboxedKernelManager)
         super().__init__(*args, **kwargs)
 
-    def preprocess(self, nb, resources, retries=None):
+    def preprocess(self, nb: NotebookNode, resources: Resources | None,
+                   retries: int | None = None) -> tuple[NotebookNode, Resources]:
         self._stopped_at = None
         self._notebook_name = (resources or {}).get("nbgrader", {}).get("notebook")
         source = source_notebook(resources, self.config)
@@ -93,7 +99,7 @@ class ResilientExecute(Execute):
                           "the kernel", j.tests_run, j.requests, j.seconds, j.waiting)
         return result
 
-    def create_kernel_manager(self):
+    def create_kernel_manager(self) -> KernelManager:
         km = super().create_kernel_manager()
         if hasattr(km, "package_overrides"):
             if self._off_limits:  # the sandbox's nnlib without the answer key
@@ -105,7 +111,7 @@ class ResilientExecute(Execute):
                 km.exclude_files = {f"{self._notebook_name}.ipynb"}
         return km
 
-    async def async_start_new_kernel_client(self):
+    async def async_start_new_kernel_client(self) -> KernelClient:
         kc = await super().async_start_new_kernel_client()
         lock = getattr(self.km, "lock_run_dir", None)
         if lock is not None:
@@ -183,7 +189,7 @@ class ResilientExecute(Execute):
 
     _judge_request = run_sync(_async_judge_request)
 
-    def preprocess_cell(self, cell, resources, index):
+    def preprocess_cell(self, cell: NotebookNode, resources: Resources, index: int) -> tuple[NotebookNode, Resources]:
         if self._stopped_at is not None:
             if cell.cell_type == "code":
                 cell.outputs = [_error(NOT_RUN, f"not run: the kernel stopped in {self._stopped_at}")]
@@ -224,18 +230,18 @@ class LearnerExecute(ResilientExecute):
 
     judge = Bool(False).tag(config=True)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         if sandbox.enabled() and not sandbox.usable():
             from jupyter_client.manager import AsyncKernelManager
 
             kwargs.setdefault("kernel_manager_class", AsyncKernelManager)
         super().__init__(*args, **kwargs)
 
-    def create_kernel_manager(self):
+    def create_kernel_manager(self) -> KernelManager:
         self._off_limits = []  # the learner's own nnlib is complete
         return super().create_kernel_manager()
 
-    async def async_start_new_kernel(self, **kwargs):
+    async def async_start_new_kernel(self, **kwargs: Any) -> None:
         """What the kernel process prints on its own (a start-up banner, a debugger's warning) goes to a file, not
         into the learner's report; it is shown only when the kernel does not start."""
         self._kernel_log = tempfile.TemporaryFile("w+", prefix="validate-kernel-")
@@ -245,7 +251,7 @@ class LearnerExecute(ResilientExecute):
 
     start_new_kernel = run_sync(async_start_new_kernel)
 
-    async def async_start_new_kernel_client(self):
+    async def async_start_new_kernel_client(self) -> KernelClient:
         log = getattr(self, "_kernel_log", None)
         try:
             return await super().async_start_new_kernel_client()
@@ -263,7 +269,7 @@ class LearnerExecute(ResilientExecute):
     start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
 
-def source_notebook(resources, config):
+def source_notebook(resources: Resources | None, config: Any) -> NotebookNode | None:
     """The exercise's source notebook (the instructor's, with solutions and hidden tests), or None (validate)."""
     info = (resources or {}).get("nbgrader", {})
     try:
@@ -277,7 +283,7 @@ def source_notebook(resources, config):
     return None
 
 
-def off_limits(nb, source):
+def off_limits(nb: NotebookNode, source: NotebookNode | None) -> list[str]:
     """The exercise's answer key: the dotted names listed in its *source* notebook's metadata (a submission's own
     metadata is the student's to edit, so it is only read when there is no source, as in validate)."""
     metadata = dict(source.metadata) if source is not None else dict(nb.metadata)
@@ -291,7 +297,7 @@ class LimitOutputSize(NbGraderPreprocessor):
 
     max_chars = Integer(20000, help="Characters of text output kept per cell (-1: no limit)").tag(config=True)
 
-    def preprocess_cell(self, cell, resources, index):
+    def preprocess_cell(self, cell: NotebookNode, resources: Resources, index: int) -> tuple[NotebookNode, Resources]:
         if self.max_chars < 0 or cell.cell_type != "code":
             return cell, resources
         budget, cut = self.max_chars, 0
@@ -322,7 +328,7 @@ class HideHiddenTestTracebacks(NbGraderPreprocessor):
     visible asserts say what is wrong in their message, which is kept. Runs before ``ClearHiddenTests``.
     """
 
-    def preprocess_cell(self, cell, resources, index):
+    def preprocess_cell(self, cell: NotebookNode, resources: Resources, index: int) -> tuple[NotebookNode, Resources]:
         if cell.cell_type == "code" and HIDDEN_TESTS in cell.source:
             for output in cell.outputs:
                 if output.output_type == "error":

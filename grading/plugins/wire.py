@@ -23,6 +23,7 @@ import base64
 import io
 import math
 import sys
+from collections.abc import Callable
 
 #: The MIME type of the kernel's answers on its IOPub channel.
 MIME = "application/x.nn-judge+json"
@@ -73,7 +74,8 @@ def _is_data_array(value):
             and not value.dtype.hasobject and value.dtype.fields is None)
 
 
-def encode(value, ref=None, _depth=0, _budget=None):
+def encode(value: object, ref: Callable[[object], dict] | None = None, _depth: int = 0,
+           _budget: _Budget | None = None) -> object:
     """``value`` as a JSON tree; what is not data goes through ``ref(value)`` (which returns a reference node) or,
     without ``ref``, raises :class:`WireError`."""
     budget = _budget or _Budget()
@@ -129,7 +131,7 @@ def _index(index):
     return [str(item) for item in values]
 
 
-def type_info(value):
+def type_info(value: object) -> dict[str, str]:
     """What a reference node says of its object's type (text only)."""
     kind = type(value)
     return {"name": str(getattr(kind, "__name__", "object")), "qualname": str(getattr(kind, "__qualname__", "")),
@@ -162,7 +164,8 @@ def _array(node, budget):
     return array
 
 
-def decode(node, deref=None, _depth=0, _budget=None):
+def decode(node: object, deref: Callable[[int, dict], object] | None = None, _depth: int = 0,
+           _budget: _Budget | None = None) -> object:
     """The value of a JSON tree made by :func:`encode`; a reference becomes ``deref(id, type_info)`` (without
     ``deref``, a reference is a :class:`WireError`)."""
     budget = _budget or _Budget()

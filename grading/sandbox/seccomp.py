@@ -22,6 +22,10 @@ The same compiled program (:func:`program`) goes to both kinds of kernel: bubble
 import errno
 import functools
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyseccomp
 
 #: Refused with EPERM whatever their arguments.
 DENIED = (
@@ -67,7 +71,7 @@ def _library():
     return pyseccomp
 
 
-def build():
+def build() -> "pyseccomp.SyscallFilter":
     """The filter, as a ``pyseccomp.SyscallFilter`` for the machine's own architecture."""
     sc = _library()
     eperm = sc.ERRNO(errno.EPERM)
@@ -102,7 +106,7 @@ def build():
 
 
 @functools.lru_cache(maxsize=1)
-def program():
+def program() -> bytes:
     """The compiled filter (classic BPF, the form bubblewrap's ``--seccomp`` and ``prctl`` take), built once."""
     import tempfile
 
@@ -115,7 +119,7 @@ def program():
     return data
 
 
-def program_fd():
+def program_fd() -> int:
     """A file descriptor holding :func:`program` from its start (a memory file), for ``bwrap --seccomp FD``; the
     caller passes it to bubblewrap and closes it."""
     data = program()

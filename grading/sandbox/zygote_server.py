@@ -172,7 +172,8 @@ def _spawn(request):
     return {"error": answer or "the kernel's process stopped before it started"}
 
 
-def serve(channel_fd, preload, first_uid):
+def serve(channel_fd: int, preload: list[str], first_uid: int) -> None:
+    """Import ``preload``, then fork a kernel for each request on the channel, until the channel closes."""
     global FIRST_UID
     FIRST_UID = first_uid
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the grading worker that started it is gone: so is it
