@@ -368,3 +368,39 @@ def test_per_user_feedback_reaches_its_own_student_only(per_user):
         seen = volume.pod(student, f"find {POD_ROOT} -type f -exec cat {{}} + ; echo; "
                                    f"ls {POD_ROOT}/{COURSE}/feedback")
         assert f"FEEDBACK-{student}" in seen.stdout and f"FEEDBACK-{other}" not in seen.stdout, seen.stdout
+
+
+def test_the_courses_own_grading_package_is_imported_afterwards(tmp_path):
+    """The hub's config imports the exchange's classes from the environment, then forgets that grading package, so
+    that the instructor's course (its nbgrader_config.py is read next) loads its own copy of grading."""
+    course = tmp_path / "course"
+    (course / "grading").mkdir(parents=True)
+    (course / "grading" / "__init__.py").write_text("COURSE_COPY = True\n")
+    script = f"""
+import sys
+from traitlets.config import Config
+config = Config()
+source = open({str(CONFIG)!r}).read()
+exec(compile(source, {str(CONFIG)!r}, "exec"), {{"get_config": lambda: config, "__file__": {str(CONFIG)!r}}})
+collect = config.ExchangeFactory.collect
+assert collect.__module__ == "grading.plugins.exchange" and collect.__name__ == "SafeCollect", collect
+assert not [name for name in sys.modules if name.split(".")[0] == "grading"], "grading still imported"
+sys.path.insert(0, {str(course)!r})  # what the course's nbgrader_config.py does
+import grading
+assert grading.COURSE_COPY
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "ok", result.stdout + result.stderr
+
+
+def test_per_user_inbound_list_for_the_instructor(per_user):
+    volume = per_user
+    folder = volume.course / "inbound" / "daemon" / f"daemon+{EX}+2026-01-01 00:00:00.000000 UTC"
+    folder.mkdir()
+    coursedir = CourseDirectory(root=str(volume.instructor), course_id=COURSE, assignment_id=EX)
+    lister = exchange_module.SafeList(coursedir=coursedir, authenticator=Authenticator(), root=str(volume.volume),
+                                      inbound=True)
+    found = lister.start()
+    assert [(a["student_id"], a["assignment_id"]) for a in found] == [("daemon", EX)], found
