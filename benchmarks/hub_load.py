@@ -66,7 +66,9 @@ def student_wave(hub, student, kernels_up, release_kernels):
         run_cells(kernel, notebook, student)
         times["run every cell"] = time.monotonic() - started
         kernels_up.append(student)
+        started = time.monotonic()
         release_kernels.wait(timeout=600)
+        times["wait for the class (kernel idle)"] = time.monotonic() - started
     finally:
         kernel.close()
     timed("save", lambda: client.write_notebook(path, notebook))
@@ -179,6 +181,13 @@ def main():
                          f"{time.monotonic() - started:.1f} s"))
         finally:
             kernel.close()
+    except BaseException:
+        # What the servers said (each user's server logs into the hub's log): websockets, timeouts, errors.
+        words = ("websocket", "ping", "timeout", "timed out", "error", "traceback", "closed")
+        lines = [line for line in hub.log_tail(100000).splitlines() if any(w in line.lower() for w in words)]
+        print("\nThe hub's log, lines about websockets, timeouts and errors (last 60):\n" + "\n".join(lines[-60:]),
+              file=sys.stderr)
+        raise
     finally:
         forced = hub.close()
     print(f"\nJupyterHub class benchmark: {args.students} students, {os.cpu_count()} cores, "
