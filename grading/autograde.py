@@ -33,12 +33,11 @@ from typing import Any
 
 import nbformat
 
-from . import records, sandbox
+from . import judge, records, sandbox
 from .checks import compare_with_release, inspect_graded
 from .course import Course, serialise_gradebook, sha256
 from .errors import StepFailed
 from .integrity import Baseline, IntegrityError
-from .plugins import judge
 from .records import Finding, Kind, Record
 from .settings import Grading
 
@@ -49,7 +48,7 @@ BASE_LIMIT = 60
 def grade_settings(course: Course, exercise: str) -> dict[str, Any]:
     """What a grade depends on besides the submission: rerun when any of these changes. (As the records on disk
     hold it: the output limit as text.)"""
-    grading = Grading.of(course)
+    grading = Grading(config=course.config())
     return {"cell_timeout": grading.cell_timeout, "source_sha256": sha256(course.source_notebook(exercise)),
             "max_output_chars": str(grading.max_output_chars),
             "sandbox": sandbox.Limits.from_env().describe() if sandbox.enabled() else "off (SANDBOX=0)"}
@@ -58,7 +57,7 @@ def grade_settings(course: Course, exercise: str) -> dict[str, Any]:
 def submission_limit(course: Course, exercise: str) -> float:
     """Wall-clock seconds for one submission: ``Grading.submission_limit`` when set, else every code cell of the
     exercise (and a few the student added) running into its timeout, plus kernel start-up."""
-    grading = Grading.of(course)
+    grading = Grading(config=course.config())
     if grading.submission_limit is not None:
         return grading.submission_limit
     code_cells = sum(cell.cell_type == "code" for cell in course.read_release(exercise).cells)
@@ -338,7 +337,7 @@ def autograde(course: Course, exercises: Iterable[str], force: bool = False, onl
     Stops before grading anyone when the sandbox cannot be set up (unless ``SANDBOX=0``)."""
     results = {}
     only = set(only)
-    grading = Grading.of(course)
+    grading = Grading(config=course.config())
     job_count = grading.workers
     # the supervisor writes the gradebook too (a submission it gives up on): under the same lock as its workers
     serialise_gradebook(course.grades / "gradebook.lock")

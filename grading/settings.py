@@ -1,23 +1,20 @@
 """The grading workflow's settings, as traitlets of one configurable, :class:`Grading`.
 
 They are read from the course's loaded nbgrader configuration (``nbgrader_config.py``, where an environment variable
-overrides each: see that file), like nbgrader's own settings: ``Grading.of(course)``. Each is checked when it is
-read; a bad value is a :class:`grading.errors.ConfigurationError` that names the environment variable and the value.
-(The sandbox's limits are its own: ``grading.sandbox.Limits``.)
+overrides each: see that file), like nbgrader's own settings: ``Grading(config=course.config())``. Each is checked
+when it is read; a bad value is a :class:`grading.errors.ConfigurationError` that names the environment variable and
+the value. (The sandbox's limits are its own: ``grading.sandbox.Limits``.)
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from traitlets import TraitType
 from traitlets.config import Configurable
 
 from .errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from .course import Course
 
 
 class Number(TraitType):
@@ -62,11 +59,6 @@ class Grading(Configurable):
     jobs = Number(None, minimum=1, whole=True, variable="JOBS",
                   what="a whole number of submissions to grade at once (1 or more)",
                   help="How many submissions are graded at once. Unset: one per core.")
-
-    @classmethod
-    def of(cls, course: Course) -> Grading:
-        """The settings in the course's nbgrader configuration (checked)."""
-        return cls(config=course.config())
 
     @property
     def workers(self) -> int:

@@ -21,12 +21,12 @@ def test_a_bad_jobs_setting_is_a_configuration_error(monkeypatch, raw):
     """JOBS overrides Grading.jobs in nbgrader_config.py; the course's configuration does not load with a bad one."""
     monkeypatch.setenv("JOBS", raw)
     with pytest.raises(errors.ConfigurationError, match=f"JOBS must be a whole number .* got {raw!r}"):
-        Grading.of(Course.find(ROOT))
+        Grading(config=Course.find(ROOT).config())
 
 
 def test_a_good_jobs_setting_is_read(monkeypatch):
     monkeypatch.setenv("JOBS", "3")
-    assert Grading.of(Course.find(ROOT)).workers == 3
+    assert Grading(config=Course.find(ROOT).config()).workers == 3
 
 
 def test_the_sandbox_error_is_a_grading_error():

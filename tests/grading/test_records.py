@@ -194,7 +194,7 @@ def test_the_kinds_named_by_the_preprocessors_are_kinds():
 def test_the_settings_default_and_are_overridden_by_their_variable(monkeypatch):
     for variable in ENVIRONMENT.values():
         monkeypatch.delenv(variable, raising=False)
-    grading = Grading.of(Course.find(ROOT))
+    grading = Grading(config=Course.find(ROOT).config())
     assert (grading.cell_timeout, grading.max_output_chars, grading.submission_limit, grading.jobs) == (
         30, 20000, None, None)
     assert grading.workers >= 1
@@ -202,7 +202,7 @@ def test_the_settings_default_and_are_overridden_by_their_variable(monkeypatch):
     monkeypatch.setenv("NBGRADER_SUBMISSION_LIMIT", "90.5")
     monkeypatch.setenv("JOBS", " 2 ")
     course = Course.find(ROOT)
-    grading = Grading.of(course)
+    grading = Grading(config=course.config())
     assert (grading.cell_timeout, grading.submission_limit, grading.workers) == (12, 90.5, 2)
     # one home: nbgrader's executors take the cell timeout from the same setting
     assert course.config().ResilientExecute.timeout == course.config().ExecutePreprocessor.timeout == 12
@@ -213,4 +213,4 @@ def test_the_settings_default_and_are_overridden_by_their_variable(monkeypatch):
 def test_a_bad_setting_names_its_variable(monkeypatch, variable, raw):
     monkeypatch.setenv(variable, raw)
     with pytest.raises(ConfigurationError, match=f"{variable} must be .* got {raw!r}"):
-        Grading.of(Course.find(ROOT))
+        Grading(config=Course.find(ROOT).config())
