@@ -33,11 +33,12 @@ from typing import Any
 
 import nbformat
 
-from . import judge, records, sandbox
+from . import records, sandbox
 from .checks import compare_with_release, inspect_graded
 from .course import Course, serialise_gradebook, sha256
 from .errors import StepFailed
 from .integrity import Baseline, IntegrityError
+from .plugins import judge
 from .records import Finding, Kind, Record
 from .settings import Grading
 
