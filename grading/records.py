@@ -53,11 +53,12 @@ class Kind(Enum):
     FOLDER = "folder"
     REGULAR_FILE = "regular file"
     SPECIAL_FILE = "special file"
-    # ... refused by the exchange's collect on a JupyterHub (grading's exchange plugin)
+    # ... refused by the exchange's collect on a JupyterHub (grading.plugins.exchange)
     NOT_A_FOLDER = "not a folder"
     IDENTITY = "identity"
     STUDENT_ID = "student id"
     NO_NOTEBOOK = "no notebook"
+    TOO_MANY_ENTRIES = "too many entries"
     # the structure of a submitted notebook, against the release (grading.checks.compare_with_release)
     DELETED_TEST = "deleted test cell"
     DELETED_WRITTEN_ANSWER = "deleted written answer"

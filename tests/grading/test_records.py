@@ -162,23 +162,29 @@ def test_the_stray_findings_keep_their_json(tmp_path):
     assert records.read_stray(tmp_path) == stray
 
 
-def _refused_kinds_in_source(module):
-    """The literal kinds a module passes to ``Refused(path, kind, detail)`` and ``RefusedError(kind, detail)``."""
+def _kinds_in_source(path, calls):
+    """The literal kinds a module passes to the functions ``calls`` (``{name: position of the kind argument}``)."""
     kinds = set()
-    for node in ast.walk(ast.parse(Path(module.__file__).read_text())):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("Refused", "RefusedError"):
-            position = 1 if node.func.id == "Refused" else 0
-            argument = node.args[position] if len(node.args) > position else None
+    for node in ast.walk(ast.parse(Path(path).read_text())):
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            position = calls.get(name)
+            argument = node.args[position] if position is not None and len(node.args) > position else None
             if isinstance(argument, ast.Constant):
                 kinds.add(argument.value)
     return kinds
 
 
 def test_every_kind_of_a_refused_file_is_a_kind():
+    """What grading.safe_files refuses, and what the exchange's collect lists, go into collect_problems.json."""
     modes = [stat.S_IFLNK, stat.S_IFIFO, stat.S_IFCHR, stat.S_IFBLK, stat.S_IFSOCK, stat.S_IFDIR, stat.S_IFREG, 0]
-    texts = {safe_files._kind_of(mode) for mode in modes} | _refused_kinds_in_source(safe_files)
+    texts = {safe_files._kind_of(mode) for mode in modes}
+    texts |= _kinds_in_source(safe_files.__file__, {"Refused": 1, "RefusedError": 0})
     assert len(texts) >= 12, texts  # canary: the scan found safe_files' kinds
-    for text in texts:
+    exchange = ROOT / "grading" / "plugins" / "exchange.py"
+    found = _kinds_in_source(exchange, {"_problem": 1})
+    assert len(found) >= 5, found  # canary: the scan found the exchange's kinds
+    for text in texts | found:
         assert isinstance(Kind(text), Kind)
 
 
