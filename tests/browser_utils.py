@@ -41,8 +41,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-# nbgrader's markers: none of them may reach a page a reader sees.
-NBGRADER_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "### BEGIN", "### END")
 
 
 def chromium():
@@ -143,31 +141,6 @@ def fresh_user_data_dir():
         shutil.rmtree(path, ignore_errors=True)
 
 
-def solution_blocks():
-    """The text of every solution and hidden-test block of the nbgrader sources in solutions/.
-
-    Yields (where, text) with text the block's lines between the BEGIN/END markers, stripped and joined by
-    newlines; blocks too short to be told apart from ordinary course code (under 2 lines or 40 characters) are
-    left out.
-    """
-    for notebook in sorted((ROOT / "solutions").glob("*/*.ipynb")):
-        cells = json.loads(notebook.read_text())["cells"]
-        for index, cell in enumerate(cells):
-            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            for kind in ("SOLUTION", "HIDDEN TESTS"):
-                pattern = rf"BEGIN {kind}[^\n]*\n(.*?)\n[^\n]*END {kind}"
-                for block in re.findall(pattern, source, flags=re.S):
-                    lines = [line.strip() for line in block.splitlines() if line.strip()]
-                    text = "\n".join(lines)
-                    if len(lines) >= 2 and len(text) >= 40:
-                        yield f"{notebook.relative_to(ROOT)} cell {index} ({kind.lower()})", text
-
-
-def normalise_code_text(text):
-    """Lines stripped, blank lines dropped: how code is compared with a page's text."""
-    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
-
-
 def relative_luminance(css_colour):
     """The WCAG relative luminance (0 black .. 1 white) of a CSS `rgb(...)`/`rgba(...)` colour."""
     numbers = [float(x) for x in re.findall(r"[\d.]+", css_colour)[:3]]
@@ -179,6 +152,40 @@ def relative_luminance(css_colour):
 
     r, g, b = (channel(c) for c in numbers)
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def open_page(context, url, mode=None):
+    """Open `url` in a new tab of ``context`` (a browser context), with the colour mode stored as the theme would
+    store it (None: a first visit).
+
+    Returns (page, log): log gathers console errors, uncaught exceptions, failed localhost requests and
+    localhost responses with status >= 400 while the page loads.
+    """
+    from urllib.parse import urlsplit
+
+    page = context.new_page()
+    log = []
+    page.on("console", lambda m: m.type == "error" and log.append(f"console error: {m.text} ({m.location['url']})"))
+    page.on("pageerror", lambda e: log.append(f"uncaught exception: {e}"))
+
+    def failed(request):
+        if urlsplit(request.url).hostname == "127.0.0.1":
+            log.append(f"failed request: {request.url} ({request.failure})")
+
+    def response(resp):
+        if resp.status >= 400 and urlsplit(resp.url).hostname == "127.0.0.1":
+            log.append(f"HTTP {resp.status}: {resp.url}")
+
+    page.on("requestfailed", failed)
+    page.on("response", response)
+    stored = json.dumps(mode)
+    page.add_init_script(
+        f"const m = {stored}; if (m) {{ localStorage.setItem('mode', m); localStorage.setItem('theme', m); }}"
+        " else { localStorage.removeItem('mode'); localStorage.removeItem('theme'); }"
+    )
+    page.goto(url, wait_until="load")
+    page.mouse.wheel(0, 1)  # a reader scrolls: the concept checks' library is fetched once the reader does something
+    return page, log
 
 
 def download_source(context, page):
@@ -244,7 +251,13 @@ def axe_violations(page):
 
 
 def wait_until_settled(page, timeout_ms=20_000):
-    """Wait for the load event, the network to go quiet and MathJax (where the page loads it) to finish."""
+    """Wait for the load event, the network to go quiet, MathJax (where the page loads it) to finish, and the concept
+    checks to be drawn once their library has been asked for.
+
+    The concept checks' library (_ext/assets/concept-checks.js) is fetched only when a check comes near the screen
+    or the reader does something; until then the checks stay pending (``data-jq-pending``) however long one waits.
+    So the wait for them ends at once when the library was never asked for (a wait of ``timeout_ms`` on every page
+    with a check further down, before: 20 s a page opened, the same page state at its end)."""
     page.wait_for_load_state("load")
     try:
         page.wait_for_load_state("networkidle", timeout=timeout_ms)
@@ -257,7 +270,10 @@ def wait_until_settled(page, timeout_ms=20_000):
                && MathJax.startup.promise)) await sleep(50);
         if (window.MathJax && MathJax.startup && MathJax.startup.promise)
           await Promise.race([MathJax.startup.promise, sleep(Math.max(0, end - Date.now()))]);
-        while (Date.now() < end && [...document.querySelectorAll('[data-jq-pending]')].length) await sleep(50);
+        const checks = document.querySelector('script[data-library]');
+        const asked = () => !!window.jupyterquiz || (!!checks && [...document.scripts].some(
+          (s) => s !== checks && s.getAttribute('src') === checks.dataset.library));
+        while (Date.now() < end && document.querySelector('[data-jq-pending]') && asked()) await sleep(50);
         await sleep(100); }""",
         timeout_ms,
     )
@@ -440,22 +456,6 @@ def main(argv):
 
 if __name__ == "__main__" and sys.argv[1:2] == ["audit"]:
     main(sys.argv[1:])
-
-
-@pytest.fixture(scope="module")
-def reader_browser():
-    """One headless Debian Chromium for the reader's audit tests (each test opens fresh, empty contexts in it).
-    Module-scoped: playwright's sync API allows one instance per process at a time, and the other browser test
-    modules start their own."""
-    from playwright.sync_api import sync_playwright
-
-    require_chromium()
-    with sync_playwright() as pw:
-        browser = launch_browser(pw)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def open_in(browser, url, mode=None, width=1280, height=900):

@@ -70,6 +70,7 @@ WHY = {
 }
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks set here
 def pytest_collection_modifyitems(config, items):
     texts = {}
     for item in items:
@@ -77,15 +78,65 @@ def pytest_collection_modifyitems(config, items):
         if path.suffix == ".ipynb":
             item.add_marker(pytest.mark.notebooks)
             item.add_marker(pytest.mark.slow)
-            continue
-        if path not in texts:
-            texts[path] = path.read_text() if path.is_file() else ""
-        name = path.stem
-        for marker, needs in NEEDS.items():
-            if needs(name, texts[path]) if needs else _uses_browser(item):
-                item.add_marker(getattr(pytest.mark, marker))
-        if not FAST_MODULES.fullmatch(name):
-            item.add_marker(pytest.mark.slow)
+        else:
+            if path not in texts:
+                texts[path] = path.read_text() if path.is_file() else ""
+            name = path.stem
+            for marker, needs in NEEDS.items():
+                if needs(name, texts[path]) if needs else _uses_browser(item):
+                    item.add_marker(getattr(pytest.mark, marker))
+            if not FAST_MODULES.fullmatch(name):
+                item.add_marker(pytest.mark.slow)
+        group = _xdist_group(item, path, texts.get(path, ""))
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+    _longest_first(items)
+
+
+# ---- distribution over the pytest-xdist workers (`--dist loadgroup`, `--no-loadscope-reorder` in pyproject.toml) --
+#
+# A test goes to whichever worker is free, test by test, unless it must share a process with others: a notebook's
+# cells (nbval runs them in one kernel), and the tests of a module (or a class) whose module- (class-) scoped
+# fixtures are expensive (a graded class, a release, a JupyterHub): those are one xdist group, so the fixture is
+# set up once, not once per worker. The session-scoped fixtures (the built site, its server) are set up once per
+# worker. The work is handed out in the order of the collection, which _longest_first makes longest first (the
+# classic rule for keeping two workers busy to the end): a long group met last would be a serial tail.
+
+_FIXTURE_SCOPE = re.compile(r"""@pytest\.fixture\(\s*scope\s*=\s*["'](module|class)["']""")
+
+
+def _xdist_group(item, path, text):
+    """The xdist group of ``item`` (None: free to go to any worker)."""
+    where = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
+    if path.suffix == ".ipynb":
+        return where
+    if "one_hub_at_a_time" in text:  # hub_utils' lock lets one hub run at a time: a second worker would only wait
+        return "jupyterhub"
+    scopes = set(_FIXTURE_SCOPE.findall(text))
+    if "module" in scopes:
+        return where
+    if "class" in scopes and getattr(item, "cls", None) is not None:
+        return f"{where}::{item.cls.__name__}"
+    return None
+
+
+#: Seconds a part of the suite takes on one of 2 cores (junit times of a whole run, summed by module, or by class
+#: where a class is a group; a notebook by its name): the order work is handed out in. A part not listed: 5 s.
+COST = {}
+
+
+def _cost(item):
+    stem, cls = Path(str(item.fspath)).stem, getattr(item, "cls", None)
+    return COST.get(f"{stem}::{cls.__name__}" if cls else stem, COST.get(stem, 5))
+
+
+def _longest_first(items):
+    """Sort ``items`` in place by the cost of their part, the most expensive first; a part's tests keep their order
+    (a module's fixtures are set up once per worker that takes it)."""
+    first = {}
+    for index, item in enumerate(items):
+        first.setdefault(item.fspath, index)
+    items.sort(key=lambda item: (-_cost(item), first[item.fspath]))
 
 
 #: Fixtures that start Chromium or need the built site (which the browser tests share).

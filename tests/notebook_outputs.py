@@ -80,6 +80,80 @@ def execute(path, coretype, timeout=600):
         return nbformat.read(out, as_version=4)
 
 
+def execute_in_process(path, coretype, timeout=300):
+    """Execute the notebook at ``path`` as nbval does (a fresh ``python3`` kernel whose working directory is the
+    notebook's folder, ``timeout`` seconds a cell, a cell error is a failure), the kernel started with the
+    environment of OpenBLAS's ``coretype``; returns the executed notebook (the stored one is left as it is).
+
+    The kernel is the only process that needs the environment: nbclient runs in the calling process, so a test
+    per notebook costs one kernel start, not a Python and a pytest start as well."""
+    from nbclient import NotebookClient
+
+    path = Path(path).resolve()
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    return client.execute(env=kernel_env(coretype), cwd=str(path.parent))
+
+
+def nbval_checks(cell, lax=True):
+    """Whether ``nbval`` (``--nbval-lax`` by default) compares the outputs of code ``cell``: its own reading of
+    the cell's tags and ``# NBVAL_...`` comments, the comments winning as in nbval's collector."""
+    from nbval.plugin import find_comment_markers, find_metadata_tags
+
+    options = dict(find_metadata_tags(cell.get("metadata", {})))
+    options.update(dict(find_comment_markers(cell.source)))
+    return bool(options.get("check", not lax)) and cell.get("execution_count") is not None
+
+
+class _NbvalComparison:
+    """nbval's own output comparison (``IPyNbCell.compare_outputs``) outside a pytest run of nbval: the same
+    skipped keys (nbval 0.11's list without nbdime: metadata, tracebacks, execution counts, widget ids, PNG and
+    JPEG), streams merged and ``\\r``/``\\b`` applied as nbval does, no sanitising (the suite passes none)."""
+
+    SKIP = ("metadata", "traceback", "prompt_number", "output_type", "name", "execution_count",
+            "application/vnd.jupyter.widget-view+json", "image/png", "image/jpeg")
+
+    def __init__(self):
+        from nbval.plugin import IPyNbCell, nocolors
+
+        self.parent = type("Parent", (), {"skip_compare": self.SKIP, "sanitize_patterns": {}})()
+        self.colors = nocolors
+        self.comparison_traceback = []
+        self._compare = IPyNbCell.compare_outputs.__get__(self)
+
+    def sanitize(self, text):
+        return text
+
+    def format_output_compare(self, key, stored, fresh):
+        """The report of one differing output (nbval's own asks pytest's assertion hooks, which need a test item)."""
+        self.comparison_traceback.append(
+            f"mismatch {key!r}:\n" + "".join(difflib.unified_diff(str(stored).splitlines(True),
+                                                                   str(fresh).splitlines(True), "stored", "fresh")))
+
+    def differs(self, fresh, stored):
+        """None when nbval would pass the cell, else its report of the difference."""
+        from nbval.plugin import coalesce_streams
+
+        fresh, stored = (coalesce_streams([nbformat.from_dict(o) for o in outputs]) for outputs in (fresh, stored))
+        return None if self._compare(fresh, stored) else "\n".join(map(str, self.comparison_traceback))
+
+
+def nbval_differences(stored, executed, lax=True):
+    """``[(code cell number, nbval's report)]`` for every cell of the ``stored`` notebook that nbval checks and
+    whose outputs in ``executed`` (the same notebook run again) nbval would call different."""
+    stored_cells = [cell for cell in stored.cells if cell.cell_type == "code"]
+    fresh_cells = [cell for cell in executed.cells if cell.cell_type == "code"]
+    assert len(stored_cells) == len(fresh_cells), "the executed notebook has other code cells"
+    found = []
+    for number, (before, after) in enumerate(zip(stored_cells, fresh_cells)):
+        if nbval_checks(before, lax):
+            report = _NbvalComparison().differs(after.outputs, before.outputs)
+            if report is not None:
+                found.append((number, report))
+    return found
+
+
 def differences(path, coretype, only_checked=False):
     """Every code cell of ``path`` whose fresh text output under ``coretype`` differs from the stored one,
     as ``[(cell number, unified diff)]``. A notebook stored without outputs (a solution) is compared cell by

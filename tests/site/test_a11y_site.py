@@ -1,6 +1,7 @@
 """The site for every reader: axe-core on every page, keyboard focus, Tab stops, narrow screens (issue 21).
 
-The built book (conftest's strict build, copied aside by test_site_browser's ``site_dir`` and served on localhost)
+The built book (conftest's strict build, copied aside and served on localhost by
+tests/site/conftest.py's fixtures)
 is read in Debian's Chromium, through playwright, with axe-core from the pinned axe-playwright-python (axe-core
 4.12, every rule it runs by default: WCAG 2.0, 2.1 and 2.2 at levels A and AA, and best practice).
 
@@ -18,12 +19,9 @@ from urllib.parse import urljoin
 
 import browser_utils as bu
 import pytest
-from browser_utils import reader_browser  # noqa: F401 (fixture, used by name)
 
 pytest.importorskip("playwright.sync_api", reason="playwright is in requirements.txt: run make")
 pytest.importorskip("axe_playwright_python", reason="axe-playwright-python is in requirements.txt: run make")
-
-from test_site_browser import site, site_dir  # noqa: E402,F401 (fixtures, used by name)
 
 PAGES = bu.toc_files()
 PLAYER_CHAPTER = "chapters/04_moons_network"
@@ -63,13 +61,13 @@ def axe_after_interaction(browser, url, mode):
 
 
 @pytest.mark.timeout(900)
+@pytest.mark.parametrize("mode", ["light", "dark"])
 @pytest.mark.parametrize("doc", PAGES)
-def test_axe_finds_nothing_light_and_dark_after_interaction(site, reader_browser, doc):
-    problems = []
-    for mode in ("light", "dark"):
-        found, log = axe_after_interaction(reader_browser, urljoin(site, f"{doc}.html"), mode)
-        problems += [f"{mode}, {state}:\n{describe(v)}" for state, v in found.items() if v]
-        problems += [f"{mode}: {line}" for line in log]
+def test_axe_finds_nothing_after_interaction(site, reader_browser, doc, mode):
+    """In light and in dark mode (one test each, so that the two workers can share a page's work)."""
+    found, log = axe_after_interaction(reader_browser, urljoin(site, f"{doc}.html"), mode)
+    problems = [f"{mode}, {state}:\n{describe(v)}" for state, v in found.items() if v]
+    problems += [f"{mode}: {line}" for line in log]
     assert not problems, f"{doc}.html:\n" + "\n".join(problems)
 
 

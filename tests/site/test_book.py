@@ -5,7 +5,6 @@ The strict build (`jupyter-book build -W -n --keep-going --all`) runs once per t
 shared with `make book`, and a file lock keeps two pytest-xdist workers from building at once.
 """
 
-import html
 import re
 from pathlib import Path
 
@@ -13,6 +12,9 @@ import nbformat
 import pytest
 import yaml
 from browser_utils import toc_files
+
+from grading import leaks
+from grading.course import Course
 
 ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
@@ -106,46 +108,18 @@ def test_site_publishes_no_solutions_or_student_work(built_site):
     assert not hits, "nbgrader markers on the site:\n" + "\n".join(hits)
 
 
-def private_lines(source_notebook):
-    """The lines of a source notebook's solutions and hidden tests that neither its released version nor a chapter
-    shows (and long enough to be telling): none of them may be on the site."""
-    nb = nbformat.read(source_notebook, as_version=4)
-    released = source_notebook.parents[2] / "exercises" / source_notebook.parent.name / source_notebook.name
-    shown = CHAPTERS + ([released] if released.is_file() else [])
-    public = " ".join(c.source for path in shown for c in nbformat.read(path, as_version=4).cells)
-    public = " ".join(public.split())  # a page joins the lines of a paragraph: compare with spaces collapsed
-    lines, inside = set(), False
-    for cell in nb.cells:
-        for line in cell.source.splitlines():
-            if re.search(r"### (BEGIN|END) (SOLUTION|HIDDEN TESTS)", line):
-                inside = "BEGIN" in line
-            elif inside and len(line.strip()) >= 24 and " ".join(line.split()) not in public:
-                lines.add(line.strip())
-    return lines
-
-
-def page_text(path):
-    """What a reader (or a search engine) gets from a built page: the text without tags, entities decoded."""
-    text = path.read_text(errors="replace")
-    if path.suffix == ".ipynb":  # the download copy: its cells' text, not their JSON-escaped form
-        return "\n".join(c.source for c in nbformat.reads(text, as_version=4).cells)
-    return html.unescape(re.sub(r"<[^>]+>", "", text)) if path.suffix == ".html" else text
-
-
 @pytest.mark.timeout(1200)
 def test_exercise_pages_show_no_solution_or_hidden_test(built_site):
-    """Every solution line and hidden-test line of the source notebooks is absent from the whole site: the
-    exercise pages, their downloadable notebooks and the search index."""
+    """Every telling line of the source notebooks' solutions and hidden tests is absent from the whole site (the
+    exercise pages, their downloadable notebooks, the search index), and so is every nbgrader marker: the course's
+    one leak scanner, grading.leaks (what `release` runs on exercises/), over the text a reader gets."""
     sources = sorted((ROOT / "solutions").glob("*/*.ipynb"))
     assert sources and EXERCISE_PAGES, "no exercise sources, or no exercise page in _toc.yml"
-    secret = {line: src.parent.name for src in sources for line in private_lines(src)}
-    assert len(secret) > 50, f"only {len(secret)} solution and hidden-test lines found: the scan is broken"
-    hits = []
-    for path in HTML.rglob("*"):
-        if path.is_file() and path.suffix in {".html", ".ipynb", ".js", ".txt"}:
-            text = page_text(path)
-            hits += [f"{path.relative_to(HTML)}: {line!r} ({secret[line]})" for line in secret if line in text]
-    assert not hits, "solution or hidden-test text on the site:\n" + "\n".join(hits[:30])
+    secrets = leaks.course_secrets(Course(ROOT))
+    assert len(secrets) > 50, f"only {len(secrets)} solution and hidden-test lines found: the scan is broken"
+    found = leaks.find_leaks(HTML, secrets)
+    assert not found, "solution or hidden-test text on the site:\n" + "\n".join(
+        f"{Path(path).relative_to(HTML)}: {text!r}" for path, text in found[:30])
 
 
 # 5. Buttons on the chapter pages --------------------------------------------------------------------

@@ -9,14 +9,14 @@ In Chromium: the chapter's link opens the exercise page, and the download button
 """
 
 import re
-import shutil
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import browser_utils as bu
 import nbformat
 import pytest
-import test_book
 import yaml
+
+from grading import leaks
 
 ROOT = bu.ROOT
 HTML = bu.HTML
@@ -33,7 +33,6 @@ CHAPTER_EXERCISES = {
     "05_wine_mlp": ["ex06_wine"],
     "06_evaluating": ["ex07_model_selection" if "ex07_model_selection" in EXERCISES else "ex06_wine"],
 }
-TIMEOUT_MS = 20_000
 
 
 def markdown_links(source):
@@ -87,16 +86,17 @@ def test_guide_links_every_exercise_page():
 
 
 def test_canary_the_site_leak_check_finds_a_planted_solution(tmp_path):
-    """test_book's scan, run on a copy of an exercise page with one solution line pasted in, reports it."""
-    source = ROOT / "solutions" / EXERCISES[0] / f"{EXERCISES[0]}.ipynb"
-    secret = sorted(test_book.private_lines(source))
-    assert secret, f"no solution or hidden-test line found in {source}"
+    """test_book's scan (grading.leaks), run on an exercise page with one solution line pasted in (split by a
+    highlighting tag, as a code block on a page is), reports it; on a clean page, nothing."""
+    source = nbformat.read(ROOT / "solutions" / EXERCISES[0] / f"{EXERCISES[0]}.ipynb", as_version=4)
+    secret = sorted(leaks.secret_lines(source))
+    assert secret, f"no solution or hidden-test line found in {EXERCISES[0]}"
     page = tmp_path / "page.html"
     page.write_text(f"<html><body><pre><span>{secret[0][:10]}</span>{secret[0][10:]}</pre></body></html>")
-    assert secret[0] in test_book.page_text(page)
+    assert leaks.find_leaks(page, secret) == [(str(page), secret[0])]
     clean = tmp_path / "clean.html"
     clean.write_text("<html><body><p>nothing to see</p></body></html>")
-    assert not any(line in test_book.page_text(clean) for line in secret)
+    assert leaks.find_leaks(clean, secret) == []
 
 
 # The built pages -----------------------------------------------------------------------------------------------
@@ -141,39 +141,15 @@ def test_built_chapters_and_guide_link_the_exercise_pages(built_site):
 # In Chromium ---------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory, built_site):
-    """A copy of the built site served on localhost."""
-    with bu.build_lock():
-        snapshot = tmp_path_factory.mktemp("site") / "html"
-        shutil.copytree(HTML, snapshot)
-    with bu.serve_directory(snapshot) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements.txt: run make")
-    executable = bu.require_chromium()
-    with bu.fresh_user_data_dir() as profile, playwright_sync.sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            profile, executable_path=executable, args=bu.CHROMIUM_ARGS, headless=True,
-            viewport={"width": 1280, "height": 900}, timeout=60_000)
-        context.set_default_timeout(TIMEOUT_MS)
-        context.route("**/*", lambda route: route.continue_() if urlsplit(route.request.url).hostname in
-                      ("127.0.0.1", "localhost") or route.request.url.startswith(("data:", "blob:"))
-                      else route.abort())
-        try:
-            yield context
-        finally:
-            context.close()
+# The site (a copy of the built book served on localhost) and `chromium` (a context whose requests outside
+# localhost are blocked) are tests/site/conftest.py's fixtures.
 
 
 @pytest.mark.timeout(1500)
 @pytest.mark.parametrize("chapter", sorted(CHAPTER_EXERCISES))
 def test_chapter_link_opens_the_exercise_page_in_chromium(site, chromium, chapter):
     name = CHAPTER_EXERCISES[chapter][-1]
-    page = chromium.new_page()
+    page = chromium[0].new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
@@ -192,10 +168,11 @@ def test_chapter_link_opens_the_exercise_page_in_chromium(site, chromium, chapte
 @pytest.mark.timeout(1500)
 @pytest.mark.parametrize("name", EXERCISES)
 def test_download_button_gives_the_student_notebook_in_chromium(site, chromium, name):
-    page = chromium.new_page()
+    context, _ = chromium
+    page = context.new_page()
     try:
         page.goto(urljoin(site, f"exercises/{name}/{name}.html"), wait_until="load")
-        body = bu.download_source(chromium, page)
+        body = bu.download_source(context, page)
     finally:
         page.close()
     downloaded = nbformat.reads(body.decode("utf-8"), as_version=4)

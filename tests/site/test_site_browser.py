@@ -9,10 +9,9 @@ Each kind of check is also run once against a small broken page (the canary test
 never fail would show.
 """
 
+import functools
 import html
-import json
 import re
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
@@ -21,74 +20,19 @@ import browser_utils as bu
 import nbformat
 import pytest
 
+from grading import leaks
+from grading.course import Course
+
 playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements.txt: run make")
 
 PAGES = bu.toc_files()  # intro, chapters, guides: reading order
 CHAPTERS = [f for f in PAGES if f.startswith("chapters/")]
 EXTRA_PAGES = ["genindex", "search"]  # Sphinx's own pages, which every page links to
-TIMEOUT_MS = 20_000  # any single wait in the browser
+TIMEOUT_MS = 20_000  # any single wait in the browser (the same as conftest's)
 SHOT_MODES = ("light", "dark")
-BUILT_FROM = {}  # chapter -> its notebook as read just before the build
 
 
-# Fixtures -----------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def site_dir(tmp_path_factory, built_site):
-    """The built book (conftest's strict build), copied aside so that a later build cannot change pages under the
-    tests."""
-    with bu.build_lock():
-        for doc in CHAPTERS:  # what the site is built from, for the download check
-            BUILT_FROM[doc] = nbformat.read(bu.ROOT / f"{doc}.ipynb", as_version=4)
-        rc, output = built_site.returncode, built_site.stdout
-        expected = PAGES + EXTRA_PAGES + ["index"]
-        missing = [f"{f}.html" for f in expected if not (bu.HTML / f"{f}.html").is_file()]
-        assert not missing, (
-            f"the build (exit {rc}) wrote no {missing} in {bu.HTML}:\n" + "\n".join(output.splitlines()[-30:])
-        )
-        snapshot = tmp_path_factory.mktemp("site") / "html"
-        shutil.copytree(bu.HTML, snapshot)
-    return snapshot
-
-
-@pytest.fixture(scope="module")
-def site(site_dir):
-    """The built site served on a free localhost port; yields the base URL."""
-    with bu.serve_directory(site_dir) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """One headless Debian Chromium with a fresh profile; yields (context, external requests seen)."""
-    executable = bu.require_chromium()
-    external = []
-
-    def block_external(route):
-        url = route.request.url
-        if urlsplit(url).hostname not in ("127.0.0.1", "localhost") and not url.startswith(("data:", "blob:")):
-            external.append(url)
-            route.abort()
-        else:
-            route.continue_()
-
-    with bu.fresh_user_data_dir() as profile, playwright_sync.sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            profile,
-            executable_path=executable,
-            args=bu.CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1280, "height": 900},
-            accept_downloads=True,
-            timeout=60_000,
-        )
-        context.set_default_timeout(TIMEOUT_MS)
-        context.route("**/*", block_external)
-        try:
-            yield context, external
-        finally:
-            context.close()
+# The fixtures (site_dir, site, chromium, built_notebooks) are tests/site/conftest.py's.
 
 
 # Reading a page ------------------------------------------------------------------------------------------------
@@ -136,37 +80,6 @@ RAW_TEX = re.compile(r"\$\$|\\\(|\\\[|\$[^$\n]{0,200}\\[A-Za-z]+[^$\n]{0,200}\$"
 FILE_NAME_ALT = re.compile(r"(_images/|\.(png|jpe?g|svg|gif|webp)$)", re.I)
 
 
-def open_page(context, url, mode=None):
-    """Open `url` in a new tab with the colour mode stored as the theme would store it (None: a first visit).
-
-    Returns (page, log): log gathers console errors, uncaught exceptions, failed localhost requests and
-    localhost responses with status >= 400 while the page loads.
-    """
-    page = context.new_page()
-    log = []
-    page.on("console", lambda m: m.type == "error" and log.append(f"console error: {m.text} ({m.location['url']})"))
-    page.on("pageerror", lambda e: log.append(f"uncaught exception: {e}"))
-
-    def failed(request):
-        if urlsplit(request.url).hostname == "127.0.0.1":
-            log.append(f"failed request: {request.url} ({request.failure})")
-
-    def response(resp):
-        if resp.status >= 400 and urlsplit(resp.url).hostname == "127.0.0.1":
-            log.append(f"HTTP {resp.status}: {resp.url}")
-
-    page.on("requestfailed", failed)
-    page.on("response", response)
-    stored = json.dumps(mode)
-    page.add_init_script(
-        f"const m = {stored}; if (m) {{ localStorage.setItem('mode', m); localStorage.setItem('theme', m); }}"
-        " else { localStorage.removeItem('mode'); localStorage.removeItem('theme'); }"
-    )
-    page.goto(url, wait_until="load")
-    page.mouse.wheel(0, 1)  # a reader scrolls: the concept checks' library is fetched once the reader does something
-    return page, log
-
-
 def inspect(page):
     return page.evaluate(INSPECT_JS, TIMEOUT_MS)
 
@@ -177,7 +90,7 @@ def reader_problems(context, external, url, expect_math=False):
     expect_math: the page's source has math, so MathJax must have typeset some (<mjx-container>).
     """
     seen_external = len(external)
-    page, log = open_page(context, url)
+    page, log = bu.open_page(context, url)
     try:
         info = inspect(page)
         page.wait_for_timeout(200)  # late console messages of the theme's scripts
@@ -206,14 +119,17 @@ def reader_problems(context, external, url, expect_math=False):
         problems += summarise("math not rendered by MathJax", info["mathUnrendered"])
         problems += summarise("raw TeX in the text", [m.group(0)[:80] for m in RAW_TEX.finditer(info["prose"])])
     problems += summarise("MathJax error", info["mathErrors"])
-    page_text = info["text"] + "\n" + info["code"]
-    problems += [f"nbgrader marker {m!r} on the page" for m in bu.NBGRADER_MARKERS if m in page_text]
-    shown_code = bu.normalise_code_text(page_text)
-    problems += [f"solution code from {where} on the page" for where, block in SOLUTION_BLOCKS if block in shown_code]
+    page_text = leaks.normalise(info["text"] + "\n" + info["code"])
+    problems += [f"nbgrader marker {m!r} on the page" for m in leaks.MARKERS if m in page_text]
+    problems += summarise("solution or hidden-test line on the page",
+                          [line for line in sorted(secret_lines()) if line in page_text])
     return problems
 
 
-SOLUTION_BLOCKS = list(bu.solution_blocks())
+@functools.cache
+def secret_lines():
+    """The telling lines of every solution and hidden test (grading.leaks, the course's one leak scanner)."""
+    return frozenset(leaks.course_secrets(Course(bu.ROOT)))
 
 
 def summarise(what, items, show=3):
@@ -255,7 +171,7 @@ def test_next_and_previous_links_walk_the_toc_in_order(site, chromium):
     """Clicking 'next' from the root page visits every page of _toc.yml in order; on each page 'previous' points
     back to the page before."""
     expected = [f"/{f}.html" for f in PAGES]
-    page, _ = open_page(chromium[0], site)  # index.html sends the reader to the root page
+    page, _ = bu.open_page(chromium[0], site)  # index.html sends the reader to the root page
     visited, previous = [], []
     try:
         page.wait_for_url(urljoin(site, f"{PAGES[0]}.html"), wait_until="domcontentloaded")
@@ -279,7 +195,7 @@ def test_next_and_previous_links_walk_the_toc_in_order(site, chromium):
 def test_search_finds_the_perceptron_chapter(site, chromium):
     """Typed into the search box, as a reader would; Sphinx's search runs in the browser."""
     perceptron = next(f for f in CHAPTERS if "perceptron" in f)
-    page, _ = open_page(chromium[0], urljoin(site, f"{PAGES[0]}.html"))
+    page, _ = bu.open_page(chromium[0], urljoin(site, f"{PAGES[0]}.html"))
     try:
         page.locator("button.search-button__button").first.click()
         box = page.locator("#search-input:visible, input[name='q']:visible").first
@@ -298,16 +214,16 @@ def test_search_finds_the_perceptron_chapter(site, chromium):
 
 @pytest.mark.timeout(1500)
 @pytest.mark.parametrize("doc", CHAPTERS)
-def test_download_button_gives_the_chapter_notebook(site, chromium, doc):
+def test_download_button_gives_the_chapter_notebook(site, chromium, built_notebooks, doc):
     context, _ = chromium
-    page, _ = open_page(context, urljoin(site, f"{doc}.html"))
+    page, _ = bu.open_page(context, urljoin(site, f"{doc}.html"))
     try:
         body = bu.download_source(context, page)
     finally:
         page.close()
     downloaded = nbformat.reads(body.decode("utf-8"), as_version=4)
     nbformat.validate(downloaded)
-    original = BUILT_FROM[doc]
+    original = built_notebooks[doc]
     assert [c.source for c in downloaded.cells] == [c.source for c in original.cells], (
         f"the notebook served for {doc} is not {doc}.ipynb"
     )
@@ -324,7 +240,7 @@ def test_screenshots_light_and_dark(site, chromium, doc):
     checks that the mode took: the theme attribute and the page's background."""
     bu.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for mode in SHOT_MODES:
-        page, _ = open_page(chromium[0], urljoin(site, f"{doc}.html"), mode=mode)
+        page, _ = bu.open_page(chromium[0], urljoin(site, f"{doc}.html"), mode=mode)
         try:
             info = inspect(page)
             target = bu.SCREENSHOTS / f"{Path(doc).name}-{mode}.png"
@@ -446,7 +362,7 @@ CANARY_MATH_PAGE = """<!DOCTYPE html><html><head><link rel="icon" href="data:,">
 def test_canary_reader_checks_find_a_broken_page(chromium, tmp_path):
     """A page with each fault the page check looks for: each must be reported."""
     context, external = chromium
-    solution = SOLUTION_BLOCKS[0][1] if SOLUTION_BLOCKS else "### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION"
+    solution = "### BEGIN SOLUTION\n" + sorted(secret_lines())[0] + "\n### END SOLUTION"
     (tmp_path / "canary.html").write_text(CANARY_PAGE.format(solution=html.escape(solution)))
     (tmp_path / "canary-math.html").write_text(CANARY_MATH_PAGE)
     with bu.serve_directory(tmp_path) as base:
@@ -464,6 +380,7 @@ def test_canary_reader_checks_find_a_broken_page(chromium, tmp_path):
         "no <mjx-container>",
         "from outside localhost",
         "/favicon.ico answers 404",
-        "solution code from" if SOLUTION_BLOCKS else "nbgrader marker",
+        "solution or hidden-test line on the page (1x)",
+        "nbgrader marker 'BEGIN SOLUTION'",
     ):
         assert expected in text, f"the page check missed {expected!r}; it reported:\n{text}"

@@ -117,9 +117,8 @@ def test_notation_page_is_in_the_toc_and_names_the_symbols():
 # In the browser ------------------------------------------------------------------------------------------------
 
 
-# The site and the browser are test_site_browser.py's fixtures: the strict build copied aside and served on
+# The site and the browser are tests/site/conftest.py's fixtures: the strict build copied aside and served on
 # localhost, and one headless Debian Chromium whose requests outside localhost are blocked and recorded.
-from test_site_browser import chromium, site, site_dir  # noqa: E402, F401 (fixtures, used by name)
 
 
 def open_page(context, url):

@@ -1,7 +1,7 @@
 """Chapter 4's concept checks and sliders: the course's convention in the notebook, and the sliders in Chromium.
 
-The convention and the checks of one cell are those of tests/site/test_site_checks_ch5_6.py, imported from there so
-that the course has one checker. Chapter 4 also has a folded note that is no concept check (the library upkeep
+The convention and the checks of one cell are tests/concept_checks.py's, as for tests/site/test_site_checks_ch5_6.py,
+so that the course has one checker. Chapter 4 also has a folded note that is no concept check (the library upkeep
 beside LogisticRegressionCV, under another summary line), so its "predict, then run" prompts are found by their
 summary line, "Show the answer", or by the words "predict, then run".
 
@@ -21,15 +21,10 @@ from urllib.parse import urljoin
 import browser_utils as bu
 import nbformat
 import pytest
-import test_site_checks_ch5_6 as convention
 from concept_checks import SUMMARY, concept_checks, convention_problems, quiz_call
 
-# The site and the browser: test_site_browser.py's fixtures, as test_site_checks_ch5_6.py takes them (there, without
-# playwright, `site` and `chromium` are fixtures that skip, so the notebook tests here still run).
-from test_site_checks_ch5_6 import chromium, site  # noqa: F401 (fixtures, used by name)
-
-if hasattr(convention, "site_dir"):
-    site_dir = convention.site_dir  # the fixture that `site` builds on
+# The site and the browser are tests/site/conftest.py's fixtures (without playwright they skip, and the notebook
+# tests here still run).
 
 DOC = "chapters/04_moons_network"
 # The key cells a "predict, then run" prompt must come right before (a piece of their code).
@@ -128,7 +123,7 @@ def open_chapter(site, chromium):
     and failed local requests."""
     context, external = chromium
     seen = len(external)
-    page, log = convention.open_page(context, urljoin(site, f"{DOC}.html"))
+    page, log = bu.open_page(context, urljoin(site, f"{DOC}.html"))
     return page, log, lambda: external[seen:]
 
 

@@ -104,19 +104,10 @@ def test_canary_the_convention_check_finds_each_mistake():
 
 # On the site, in Chromium --------------------------------------------------------------------------------------
 
-# The site and the browser are test_site_browser.py's fixtures (the strict build copied aside and served on
-# localhost; one headless Debian Chromium whose requests outside localhost are blocked and recorded), and its
-# open_page (a new tab; console errors and uncaught exceptions gathered in a log).
-try:
-    from test_site_browser import chromium, open_page, site, site_dir  # noqa: F401 (fixtures, used by name)
-except pytest.skip.Exception as no_playwright:  # the notebook tests above still run
-    _skip_reason = str(no_playwright)
-
-    @pytest.fixture(scope="module")
-    def site():
-        pytest.skip(_skip_reason)
-
-    chromium = site
+# The site and the browser are tests/site/conftest.py's fixtures (the strict build copied aside and served on
+# localhost; one headless Debian Chromium whose requests outside localhost are blocked and recorded; without
+# playwright they skip, and the notebook tests above still run); browser_utils.open_page opens a new tab whose
+# console errors and uncaught exceptions are gathered in a log.
 
 
 def first_questions(nb):
@@ -133,7 +124,7 @@ def test_a_check_answers_a_click_on_the_site(site, chromium, doc):
     context, external = chromium
     seen_external = len(external)
     questions = first_questions(read(doc))
-    page, log = open_page(context, urljoin(site, f"{doc}.html"))
+    page, log = bu.open_page(context, urljoin(site, f"{doc}.html"))
     try:
         quizzes = page.locator(".Quiz")
         quizzes.nth(len(questions) - 1).wait_for(state="visible")
@@ -157,7 +148,7 @@ def test_a_check_answers_a_click_on_the_site(site, chromium, doc):
 @pytest.mark.parametrize("doc", CHAPTERS)
 def test_a_folded_answer_opens_on_the_site(site, chromium, doc):
     context, _ = chromium
-    page, _ = open_page(context, urljoin(site, f"{doc}.html"))
+    page, _ = bu.open_page(context, urljoin(site, f"{doc}.html"))
     try:
         details = page.locator("details", has=page.locator("summary", has_text="Show the answer"))
         assert details.count() == len(concept_checks(read(doc))[1]), "not every predict prompt is folded on the page"

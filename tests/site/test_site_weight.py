@@ -15,11 +15,8 @@ from urllib.parse import urljoin
 
 import browser_utils as bu
 import pytest
-from browser_utils import reader_browser  # noqa: F401 (fixture, used by name)
 
 pytest.importorskip("playwright.sync_api", reason="playwright is in requirements.txt: run make")
-
-from test_site_browser import site, site_dir  # noqa: E402,F401 (fixtures, used by name)
 
 PAGES = bu.toc_files()
 CHAPTERS = [p for p in PAGES if p.startswith("chapters/")]
