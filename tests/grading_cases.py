@@ -7,7 +7,10 @@ cells, never from the grader's output.
 import copy
 import csv
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -35,6 +38,19 @@ def make_course(folder, names):
         shutil.copytree(ROOT / "solutions" / name, folder / "solutions" / name,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     return folder
+
+
+def run_grading(course, *args, env=None, timeout=1200, check=True):
+    """``python -m grading ARGS`` in the course folder ``course``, as an instructor runs it (this process's
+    environment with ``env`` added); returns the completed process, its output captured. With ``check``, a failure
+    (exit status not 0) fails the test with the command's output. The one way the tests run the grading workflow."""
+    args = [str(arg) for arg in args]
+    result = subprocess.run([sys.executable, "-m", "grading", *args], cwd=course, text=True, capture_output=True,
+                            env=dict(os.environ, **(env or {})), timeout=timeout)
+    if check:
+        assert result.returncode == 0, (f"python -m grading {' '.join(args)} failed (exit {result.returncode}):\n"
+                                        f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
 
 
 def meta(cell):

@@ -8,15 +8,12 @@ the list of gaps: a wrong answer listed in GAPS passes every visible test, and o
 every valid answer passes them all.
 """
 
-import os
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import nbformat
 import pytest
 from answers import module, notebook
-from grading_cases import ROOT, Exercise, exercises, is_test, make_course, meta
+from grading_cases import ROOT, Exercise, exercises, is_test, make_course, meta, run_grading
 
 from grading.course import Course  # noqa: E402
 
@@ -45,10 +42,8 @@ def grade(name, folder):
     students = submissions(name)
     for student, nb in students.items():
         nbformat.write(nb, src / f"{student}.ipynb")
-    env = dict(os.environ, NBGRADER_CELL_TIMEOUT="120", OPENBLAS_NUM_THREADS="1")
-    result = subprocess.run([sys.executable, "-m", "grading", "grade", str(src), "--exercise", name], cwd=course,
-                            env=env, text=True, capture_output=True, timeout=3000)
-    assert result.returncode == 0, f"grading failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    run_grading(course, "grade", src, "--exercise", name, env={"NBGRADER_CELL_TIMEOUT": "120",
+                                                               "OPENBLAS_NUM_THREADS": "1"}, timeout=3000)
     tests = {meta(c)["grade_id"] for c in exercise(name).source.cells if is_test(c)}
     scores = {}
     with Course(course).gradebook() as gb:

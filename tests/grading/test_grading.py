@@ -9,13 +9,10 @@ test_grading_validate.py, so that pytest-xdist runs the three files side by side
 
 import csv
 import filecmp
-import os
-import subprocess
-import sys
 
 import nbformat
 import pytest
-from grading_cases import ROOT, Exercise, exercises, make_course
+from grading_cases import ROOT, Exercise, exercises, make_course, run_grading
 
 from grading import leaks, records  # noqa: E402
 from grading.course import Course  # noqa: E402
@@ -28,11 +25,7 @@ def grading(course, *args, timeout_s="60"):
     """``python -m grading ARGS`` in a course folder, one submission at a time (the robustness and attack classes
     grade two at a time: both match the expected scores, so parallel grading gives the grades of serial grading);
     returns the completed process (output captured)."""
-    env = dict(os.environ, NBGRADER_CELL_TIMEOUT=timeout_s, JOBS="1")
-    result = subprocess.run([sys.executable, "-m", "grading", *args], cwd=course, env=env, text=True,
-                            capture_output=True, timeout=1200)
-    assert result.returncode == 0, f"python -m grading {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-    return result
+    return run_grading(course, *args, env={"NBGRADER_CELL_TIMEOUT": timeout_s, "JOBS": "1"})
 
 
 def read_grades(path):

@@ -12,14 +12,13 @@ check stops a run, and the feedback page of a submission that displays scripts r
 import csv
 import os
 import re
-import subprocess
 import sys
 import time
 
 import grading_attacks as ga
 import nbformat
 import pytest
-from grading_cases import ROOT, Exercise, attention_kinds, exercises, make_course, write_submissions
+from grading_cases import ROOT, Exercise, attention_kinds, exercises, make_course, run_grading, write_submissions
 
 from grading import records  # noqa: E402
 from grading.course import Course, sha256  # noqa: E402
@@ -43,10 +42,9 @@ def grade_class(tmp_path_factory, names, extra_env):
     cases = {ga.HONEST: (ex.answered(), ex.test_points, set()), **hostile}
     src = write_submissions(tmp_path_factory.mktemp("download"),
                             {s: (f"{NAME}.ipynb", nb, points, kinds) for s, (nb, points, kinds) in cases.items()})
-    env = dict(os.environ, **ENV, **extra_env, NN_INSTRUCTOR_SECRET=target.secret)
     start = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "grading", "grade", str(src)], cwd=course, env=env, text=True,
-                            capture_output=True, timeout=900)
+    result = run_grading(course, "grade", src, env={**ENV, **extra_env, "NN_INSTRUCTOR_SECRET": target.secret},
+                         timeout=900, check=False)
     survivors = ga.surviving_processes(target)
     listener.close()
     return {"course": course, "target": target, "cases": cases, "result": result, "survivors": survivors,
@@ -176,9 +174,8 @@ def test_autograde_fails_closed_without_bubblewrap(attacked, tmp_path):
     course = attacked["course"]
     graded = Course(course).autograded_notebook(NAME, ga.HONEST)
     before = graded.stat().st_mtime_ns
-    env = dict(os.environ, **ENV, SANDBOX="1", PATH=f"{tmp_path}:{os.path.dirname(sys.executable)}")
-    result = subprocess.run([sys.executable, "-m", "grading", "autograde", "--force", NAME], cwd=course, env=env,
-                            text=True, capture_output=True, timeout=300)
+    result = run_grading(course, "autograde", "--force", NAME, timeout=300, check=False,
+                         env={**ENV, "SANDBOX": "1", "PATH": f"{tmp_path}:{os.path.dirname(sys.executable)}"})
     message = result.stdout + result.stderr
     assert result.returncode != 0
     assert "nothing was graded" in message and "bubblewrap" in message and "apt-get install" in message, message

@@ -8,14 +8,20 @@ Also: collect's handling of the layouts an LMS download may have.
 """
 
 import csv
-import os
 import shutil
-import subprocess
-import sys
 
 import nbformat
 import pytest
-from grading_cases import ROOT, Exercise, attention_kinds, exercises, make_course, pathological, write_submissions
+from grading_cases import (
+    ROOT,
+    Exercise,
+    attention_kinds,
+    exercises,
+    make_course,
+    pathological,
+    run_grading,
+    write_submissions,
+)
 
 from grading import records, sandbox  # noqa: E402
 from grading.collect import collect  # noqa: E402
@@ -32,10 +38,7 @@ RUN_ROOT = sandbox.run_root()
 
 
 def grading(course, *args):
-    result = subprocess.run([sys.executable, "-m", "grading", *args], cwd=course, env=dict(os.environ, **ENV),
-                            text=True, capture_output=True, timeout=1200)
-    assert result.returncode == 0, f"python -m grading {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-    return result
+    return run_grading(course, *args, env=ENV)
 
 
 def exported_scores(course):

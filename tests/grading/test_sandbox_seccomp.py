@@ -15,11 +15,10 @@ import errno
 import os
 import shutil
 import subprocess
-import sys
 
 import grading_attacks_sandbox as gs
 import pytest
-from grading_cases import ROOT, Exercise, attention_kinds, exercises, make_course, write_submissions
+from grading_cases import ROOT, Exercise, attention_kinds, exercises, make_course, run_grading, write_submissions
 
 from grading.sandbox import seccomp  # noqa: E402
 
@@ -36,10 +35,7 @@ def exercise(name=NAME):
 
 
 def grade(course, src, extra_env):
-    result = subprocess.run([sys.executable, "-m", "grading", "grade", str(src)], cwd=course, text=True,
-                            capture_output=True, timeout=900, env=dict(os.environ, **ENV, **extra_env))
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result
+    return run_grading(course, "grade", src, env={**ENV, **extra_env}, timeout=900)
 
 
 def scores(course):
