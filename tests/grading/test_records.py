@@ -1,4 +1,5 @@
-"""The typed records (grading.records) and settings (grading.settings) of the grading workflow.
+"""The typed records (grading.records) and settings (grading.settings) of the grading workflow, and the supervisor's
+gradebook lock.
 
 A record on disk is the JSON the workflow wrote before records were typed: one written then (copied here as text,
 from a class graded at commit 774d4ea) loads, and saving it again gives the same bytes. A kind of finding the
@@ -8,11 +9,14 @@ safe reading of a folder, the preprocessors) is a member of Kind.
 
 import ast
 import json
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from grading_cases import ROOT
+from grading_cases import ROOT, make_course
 
 from grading import records, safe_files  # noqa: E402
 from grading.course import Course  # noqa: E402
@@ -220,3 +224,39 @@ def test_a_bad_setting_names_its_variable(monkeypatch, variable, raw):
     monkeypatch.setenv(variable, raw)
     with pytest.raises(ConfigurationError, match=f"{variable} must be .* got {raw!r}"):
         Grading(config=Course.find(ROOT).config())
+
+
+# ---- the supervisor's gradebook lock -----------------------------------------------------------------------------
+
+LOCK_PROBE = """
+import fcntl, sys
+from grading import autograde
+from grading.course import Course
+
+course = Course.find(".")
+if sys.argv[1] == "supervisor":
+    autograde.autograde(course, [], log=lambda *_: None)  # sets up as for a class, grades nothing
+probe = open(course.grades / "gradebook.lock", "a")  # a lock of its own, as a worker's would be
+with course.gradebook():
+    try:
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        print("free while the gradebook is open")
+        fcntl.flock(probe, fcntl.LOCK_UN)
+    except BlockingIOError:
+        print("held while the gradebook is open")
+fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+print("free after")
+"""
+
+
+@pytest.mark.parametrize("side, expected", [("supervisor", "held"), ("plain process", "free")])
+def test_the_supervisor_writes_the_gradebook_under_the_workers_lock(tmp_path, side, expected):
+    """After autograde() has started, the supervisor's own gradebook sessions (a submission it gives up on is graded
+    0 there) hold the lock its workers take; a process that never started autograde holds none (the canary)."""
+    course = make_course(tmp_path / "course", [])
+    (course / "grades").mkdir()
+    env = dict(os.environ, SANDBOX="0", PYTHONPATH=str(course))
+    result = subprocess.run([sys.executable, "-c", LOCK_PROBE, side], cwd=course, env=env, text=True,
+                            capture_output=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == [f"{expected} while the gradebook is open", "free after"], result.stdout
