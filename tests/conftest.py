@@ -1,5 +1,6 @@
 """Fixtures shared by the test files."""
 
+import fnmatch
 import json
 import os
 import re
@@ -106,37 +107,70 @@ _FIXTURE_SCOPE = re.compile(r"""@pytest\.fixture\(\s*scope\s*=\s*["'](module|cla
 
 
 def _xdist_group(item, path, text):
-    """The xdist group of ``item`` (None: free to go to any worker)."""
-    where = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
+    """The xdist group of ``item`` (None: free to go to any worker). Named by the file's stem (pytest needs the
+    test modules' names to be unique, and the notebooks' are), which pytest-xdist appends to each test's id."""
     if path.suffix == ".ipynb":
-        return where
+        return path.stem
     if "one_hub_at_a_time" in text:  # hub_utils' lock lets one hub run at a time: a second worker would only wait
         return "jupyterhub"
     scopes = set(_FIXTURE_SCOPE.findall(text))
     if "module" in scopes:
-        return where
+        return path.stem
     if "class" in scopes and getattr(item, "cls", None) is not None:
-        return f"{where}::{item.cls.__name__}"
+        return f"{path.stem}::{item.cls.__name__}"
     return None
 
 
-#: Seconds a part of the suite takes on one of 2 cores (junit times of a whole run, summed by module, or by class
-#: where a class is a group; a notebook by its name): the order work is handed out in. A part not listed: 5 s.
-COST = {}
+#: Seconds one unit of work takes on one of 2 cores: a group (all its tests, fixtures included) or a single test,
+#: by an fnmatch pattern on the test's id (the first pattern that matches counts). Measured (junit times of runs on
+#: this project's 2-core machines, 2026-12-08) or, where marked, estimated; a unit not listed counts as 1 s.
+COST = {
+    # groups
+    "tests/grading/test_answers.py::TestEx06Wine::*": 230,
+    "tests/grading/test_answers.py::Test*": 100,
+    "tests/jupyter/test_hub.py::*": 250,  # estimated: with test_hub_csp.py, one group (one hub at a time)
+    "tests/jupyter/test_hub_kubernetes.py::*": 30,  # estimated
+    "tests/grading/test_grading.py::*": 250,
+    "tests/grading/test_grading_robustness.py::*": 200,
+    "tests/grading/test_grading_attacks.py::*": 200,  # estimated
+    "tests/grading/test_sandbox_nonroot.py::*": 150,  # estimated
+    "tests/grading/test_sandbox_seccomp.py::*": 100,  # estimated
+    "tests/grading/test_sandbox_preload.py::*": 60,  # estimated
+    "tests/jupyter/test_jupyterlab.py::*": 60,  # estimated
+    "tests/chapters/test_claims_ch4_6.py::*": 60,  # estimated
+    "chapters/04_moons_network.ipynb::*": 90,
+    "chapters/06_evaluating.ipynb::*": 60,
+    "chapters/05_wine_mlp.ipynb::*": 40,
+    "chapters/*.ipynb::*": 20,
+    "solutions/*.ipynb::*": 15,
+    # single tests
+    "tests/chapters/test_blas_kernels.py::*04_moons_network*": 90,
+    "tests/chapters/test_blas_kernels.py::*06_evaluating*": 50,
+    "tests/chapters/test_blas_kernels.py::*": 15,
+    "tests/site/test_a11y_site.py::test_axe_*": 30,
+    "tests/site/test_site_browser.py::test_screenshots*": 15,
+    "tests/site/*.py::*": 5,
+}
 
 
 def _cost(item):
-    stem, cls = Path(str(item.fspath)).stem, getattr(item, "cls", None)
-    return COST.get(f"{stem}::{cls.__name__}" if cls else stem, COST.get(stem, 5))
+    nodeid = item.nodeid.partition("@")[0]
+    return next((seconds for pattern, seconds in COST.items() if fnmatch.fnmatchcase(nodeid, pattern)), 1)
 
 
 def _longest_first(items):
-    """Sort ``items`` in place by the cost of their part, the most expensive first; a part's tests keep their order
-    (a module's fixtures are set up once per worker that takes it)."""
-    first = {}
+    """Sort ``items`` in place so that the units of work come longest first (a group's place is its first test's);
+    tests of the same cost keep their order, so a module's tests stay together."""
+    unit_cost, first = {}, {}
     for index, item in enumerate(items):
-        first.setdefault(item.fspath, index)
-    items.sort(key=lambda item: (-_cost(item), first[item.fspath]))
+        unit = next((m.args[0] for m in item.iter_markers("xdist_group")), None) or item.nodeid
+        unit_cost.setdefault(unit, _cost(item))
+        first.setdefault(unit, index)
+        item.stash[_UNIT] = unit
+    items.sort(key=lambda item: (-unit_cost[item.stash[_UNIT]], first[item.stash[_UNIT]]))
+
+
+_UNIT = pytest.StashKey[str]()
 
 
 #: Fixtures that start Chromium or need the built site (which the browser tests share).
