@@ -38,7 +38,7 @@ test: $(STAMP)  ## Run the whole test suite (library, notebooks, book, grading)
 	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; exit $$rc
 
-test-fast: $(STAMP)  ## Run the fast subset: nnlib and the judge's unit tests (about a minute; -m 'not slow')
+test-fast: $(STAMP)  ## Run the fast subset: nnlib, the judge's unit tests, lint (-m 'not slow'; under a minute of CPU)
 	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -m "not slow" tests
 
 lab: $(STAMP)  ## Open JupyterLab on the exercises
