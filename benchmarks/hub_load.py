@@ -88,6 +88,11 @@ def main():
     missing = hu.missing_requirements()
     if missing:
         sys.exit("cannot run: " + "; ".join(missing))
+    with hu.one_hub_at_a_time():  # no test's hub on the machine meanwhile (the hub tests take the same lock)
+        measure(args)
+
+
+def measure(args):
     import threading
 
     load_before = os.getloadavg()[0]

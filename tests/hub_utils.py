@@ -205,6 +205,12 @@ def copy_environment(dest):
     # The course's grading package, as the guide's set-up installs it: every server loads the exchange's classes
     # (grading/plugins/exchange.py) from the environment (deploy/jupyterhub/jupyter/nbgrader_config.py).
     shutil.copytree(ROOT / "grading", site / "grading", ignore=shutil.ignore_patterns("__pycache__"))
+    # `make install` (in the checkout, by another run) rewrites the kernelspecs in place: a hard link would change
+    # under the class, and the autograde's integrity check would rightly stop (seen in benchmarks/hub_load.py).
+    for spec in (dest / "share" / "jupyter" / "kernels").glob("*/kernel.json"):
+        data = spec.read_bytes()
+        spec.unlink()
+        spec.write_bytes(data)
     old = f"#!{VENV}/bin/".encode()
     for script in (dest / "bin").iterdir():
         if script.is_symlink() or not script.is_file():

@@ -317,3 +317,27 @@ def _harden():
 
 
 _harden()
+
+
+# ---- kernels: Unix sockets in the user's own runtime folder, not TCP ports --------------------------------------
+# jupyter_client picks a kernel's five TCP ports by binding port 0, closing the socket and writing the number into
+# the connection file; the kernel binds it seconds later. Every user's server does that on its own, so with a class
+# starting kernels at once on a busy machine two kernels (or a kernel and any outgoing connection) can get the same
+# port: the later kernel dies with "Address already in use", is restarted on the same ports five times, and its
+# notebook's websocket is closed (seen with 20 students in benchmarks/hub_load.py). Unix sockets named after the
+# kernel's connection file, in the user's private runtime folder, can't collide, and no other user can connect to
+# them. A socket's path has at most 107 bytes: a runtime folder too long for that keeps TCP (and a warning says so).
+def _kernel_transport():
+    import warnings
+
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    longest = os.path.join(jupyter_runtime_dir(), f"kernel-{'0' * 36}-ipc-99")
+    if len(os.fsencode(longest)) <= 107:
+        return "ipc"
+    warnings.warn(f"Kernels keep TCP ports: the runtime folder {jupyter_runtime_dir()} is too long for a Unix "
+                  "socket's path (107 bytes); set JUPYTER_RUNTIME_DIR to a shorter private folder", stacklevel=1)
+    return "tcp"
+
+
+c.KernelManager.transport = _kernel_transport()
