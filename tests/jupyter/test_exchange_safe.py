@@ -314,19 +314,20 @@ open("/mnt/home/{EX}/{EX}.ipynb", "w").write('{{"cells": [], "honest": true}}')
                                  f"echo '{{}}' > \"$d/{EX}.ipynb\"")
     assert outsider.returncode == 0, outsider.stderr
 
+    (volume.course / "inbound" / "lp").symlink_to("/etc")  # a per-user folder that is a link (a set-up's slip)
     problems, submitted = collect_per_user(volume, max_file_size=20)  # kB: the 40 kB file is too big
     assert submitted == ["bin", "daemon"], (submitted, problems)
     inbound = volume.course / "inbound"
     found = {(str(Path(p["source"]).relative_to(inbound)), p["kind"]) for p in problems}
     attacker = f"bin/bin+{EX}+"
-    expected_kinds = {"identity": f"bin/daemon+{EX}+2099", "symbolic link": attacker, "FIFO": attacker,
-                      "hard link": attacker, "not a folder": f"bin/bin+{EX}+2097", "too many entries": "games",
-                      "not on the roster": "sys"}
-    for kind, where in expected_kinds.items():
+    expected_kinds = [("identity", f"bin/daemon+{EX}+2099"), ("symbolic link", attacker), ("FIFO", attacker),
+                      ("hard link", attacker), ("not a folder", f"bin/bin+{EX}+2097"),
+                      ("too many entries", "games"), ("not on the roster", "sys"), ("not a folder", "lp")]
+    for kind, where in expected_kinds:
         assert any(k == kind and source.startswith(where) for source, k in found), (kind, where, sorted(found))
     too_big = [p for p in problems if "big.ipynb" in p["source"]]
     assert too_big, sorted(found)  # the oversize file is listed, by whatever kind safe_files gives it
-    assert all(source.split("/")[0] in ("bin", "games", "sys") for source, _ in found), found  # only attackers
+    assert all(source.split("/")[0] in ("bin", "games", "sys", "lp") for source, _ in found), found  # attackers
     for student, notebook in (("daemon", {"cells": [], "honest": True}), ("bin", {"cells": [], "bin": True})):
         collected = volume.instructor / "submitted" / student / EX
         assert json.loads((collected / f"{EX}.ipynb").read_text()) == notebook
