@@ -458,6 +458,31 @@ def test_every_server_runs_as_its_own_user_from_the_course_environment(hub):
     assert culler, "the idle culler is not running under the hub"
 
 
+KERNEL_SOCKETS = """
+import json, os, stat
+from ipykernel.connect import get_connection_info
+info = json.loads(get_connection_info())
+folder = os.path.dirname(info["ip"])
+print(json.dumps([info["transport"], info["ip"], oct(stat.S_IMODE(os.stat(folder).st_mode)), os.stat(folder).st_uid]))
+"""
+
+
+def test_kernels_talk_over_unix_sockets_in_the_users_own_folder(hub):
+    """With TCP, jupyter_client picks a free port and the kernel binds it seconds later: 20 servers starting kernels
+    at once gave two kernels one port, and a student lost their kernel (benchmarks/hub_load.py). Unix sockets in
+    the user's private runtime folder can't collide, and no other user can connect to them."""
+    for user in hub.students[:2]:
+        kernel = hub.sessions[user].kernel()
+        try:
+            transport, where, mode, owner = kernel.run_json(KERNEL_SOCKETS)
+        finally:
+            kernel.close()
+        assert transport == "ipc", f"{user}'s kernel talks over {transport} ({where})"
+        assert Path(where).is_relative_to(hub.home(user)), f"{user}'s kernel sockets are at {where}"
+        # Jupyter makes its runtime folder 0o1700 (sticky): what matters is that no group or other bit is set
+        assert owner == pwd.getpwnam(user).pw_uid and int(mode, 8) & 0o077 == 0, (user, where, mode, owner)
+
+
 def test_the_class_round_trip(hub, lesson):
     """Each student's own feedback, fetched through the exchange, carries their score; Formgrader agrees."""
     solver, blank, attacker, newcomer = hub.students
