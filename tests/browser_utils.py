@@ -331,13 +331,19 @@ FOCUS_STYLE_JS = """
       w: r.width, h: r.height}; };
   // a visually hidden radio or checkbox shows its focus on its label
   const box = (el.matches('input[type=radio], input[type=checkbox]') && el.closest('label')) || el;
+  // each look as a reader sees it once the theme's transitions (Bootstrap's .nav-link: 0.15 s) have run: measured
+  // mid-way, on a machine too busy to draw a frame, a focus style would still be the unfocused one
+  const settle = () => document.getAnimations().forEach((a) => { if (a instanceof CSSTransition) a.finish(); });
+  settle();
   const focused = look(box);
   const key = describe(el) + '@' + [...document.querySelectorAll('*')].indexOf(el);
   const visible = focused.w > 0 && focused.h > 0;
   // unfocused look: blur, measure, focus again (focus-visible holds for keyboard focus moved by script here)
   el.blur();
+  settle();
   const plain = look(box);
   el.focus({preventScroll: true});
+  settle();
   const rendered = visible && box.checkVisibility ? box.checkVisibility({opacityProperty: true,
                    visibilityProperty: true}) : visible;
   const changed = focused.outline !== '' || focused.shadow !== plain.shadow || focused.border !== plain.border ||

@@ -228,18 +228,12 @@ def test_validate_reports_points_per_part_and_that_hidden_tests_count(tmp_path):
 
 
 def answer_lines(name):
-    """The solution lines of an exercise (markers left out), long enough to be telling."""
+    """The solution lines of an exercise (the BEGIN/END SOLUTION blocks as grading.leaks reads them), comments left
+    out, from 12 characters: shorter than the leak scan's lines, since a hint that quotes even a short line of the
+    answer gives it away (and, unlike the leak scan, a line the source also shows outside a block still counts)."""
     source = nbformat.read(ROOT / "solutions" / name / f"{name}.ipynb", as_version=4)
-    lines = set()
-    for cell in source.cells:
-        if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code":
-            inside = False
-            for line in cell.source.splitlines():
-                if "### BEGIN SOLUTION" in line or "### END SOLUTION" in line:
-                    inside = "BEGIN" in line
-                elif inside and len(line.strip()) >= 12 and not line.strip().startswith("#"):
-                    lines.add(line.strip())
-    return lines
+    inside, _ = leaks.split_blocks(source, "BEGIN SOLUTION", "END SOLUTION")
+    return {line.strip() for line in inside if len(line.strip()) >= 12 and not line.strip().startswith("#")}
 
 
 def part_texts(nb):
