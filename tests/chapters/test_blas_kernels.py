@@ -58,14 +58,15 @@ def test_notebook_gives_its_checked_outputs_under_another_kernel(notebook, coret
 
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("coretype", OTHER_KERNELS)
-@pytest.mark.parametrize("tests", NNLIB_TESTS)
-def test_nnlib_numbers_under_another_kernel(tests, coretype):
+def test_nnlib_numbers_under_another_kernel(coretype):
+    """nnlib's numerical tests in a pytest of their own (OpenBLAS reads its kernel when it loads): one per kernel, as
+    a pytest's start costs more than most of these files."""
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-q", "-p", "no:randomly", tests],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-q", *NNLIB_TESTS],
         cwd=ROOT, env=kernel_env(coretype), capture_output=True, text=True, timeout=800,
     )
     report = result.stdout[-6000:] + result.stderr[-2000:]
-    assert result.returncode == 0, f"{tests} under OPENBLAS_CORETYPE={coretype}:\n{report}"
+    assert result.returncode == 0, f"nnlib's tests under OPENBLAS_CORETYPE={coretype}:\n{report}"
     assert " passed" in result.stdout and "failed" not in result.stdout.splitlines()[-1]
 
 
