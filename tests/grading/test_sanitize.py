@@ -12,7 +12,6 @@ each request to the beacon are recorded. The unsanitised notebook is the canary:
 
 import copy
 import re
-import sys
 from pathlib import Path
 
 import browser_utils as bu
@@ -21,7 +20,6 @@ import nbformat
 import pytest
 from nbconvert import HTMLExporter
 
-sys.path.insert(0, str(hu.ROOT))
 from grading import sanitize
 
 BEACON = "http://127.0.0.1:9/beacon"  # nothing listens on port 9; Chromium's requests are caught before they go
