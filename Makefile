@@ -20,7 +20,10 @@ $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; (3, 11) <= v <= (3, 13) or sys.exit("Python 3.11, 3.12 or 3.13 is needed, found " + sys.version.split()[0] + ": PYTHON=python3.12 make ... picks another")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@echo "make: installing the pinned stack and the course's packages into $(VENV) (a few minutes the first time; \
+pip's messages go to $(VENV)/install.log)"
+	@$(BIN)/python -m pip install --disable-pip-version-check -r requirements.txt > $(VENV)/install.log 2>&1 || \
+	    { tail -n 40 $(VENV)/install.log; echo "make: pip failed (the whole log: $(VENV)/install.log)"; exit 1; }
 	@# jsonschema's optional IRI checker (pulled in by jupyter-events) builds a grammar on import: a second added to
 	@# every process that reads a notebook (each grading worker, each nbgrader or JupyterLab start); no IRI is checked
 	$(BIN)/python -m pip uninstall --quiet --disable-pip-version-check -y rfc3987-syntax lark

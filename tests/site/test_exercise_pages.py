@@ -187,8 +187,6 @@ def test_download_button_gives_the_student_notebook_in_chromium(site, chromium, 
 def test_every_graded_cell_belongs_to_a_titled_part():
     """validate's report names each part by its heading: every test and hand-graded answer sits under one, and the
     points of the parts add up to the exercise's."""
-    import sys
-    sys.path.insert(0, str(ROOT))
     from grading.validate_report import parts
     for name in EXERCISES:
         nb = released(name)
