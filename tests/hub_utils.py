@@ -379,7 +379,7 @@ class HubClass:
             descendants = self.hub_children()
             self.hub.send_signal(signal.SIGTERM)
             try:
-                self.hub.wait(timeout=30)
+                self.hub.wait(timeout=90)  # it stops every user's server first: slow on a loaded machine
             except subprocess.TimeoutExpired:
                 self.hub.kill()
                 self.hub.wait(timeout=10)
